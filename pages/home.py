@@ -1,0 +1,16 @@
+"""Home: what the app is and where each lesson lives."""
+import streamlit as st
+
+from ui.common import tr
+
+LESSONS = [("draw", "✏️"), ("convolution", "🔲"), ("pooling", "🧊"), ("shapes", "📐"),
+           ("losses", "📉"), ("gradients", "⛰️"), ("training", "🏋️")]
+
+st.title(tr("home.title"))
+st.markdown(tr("home.intro"))
+cols = st.columns(2)
+for i, (name, icon) in enumerate(LESSONS):
+    with cols[i % 2].container(border=True):
+        st.page_link(f"pages/{name}.py", label=tr(f"nav.{name}"), icon=icon)
+        st.caption(tr(f"home.{name}"))
+st.info(tr("home.teacher"))

@@ -1,0 +1,20 @@
+"""The whole app runs, in both languages, without an exception."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+@pytest.mark.parametrize("lang,title", [("en", "cnndemo"), ("ko", "합성곱 신경망")])
+def test_app_runs_in_both_languages(lang, title):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception
+    assert title in at.title[0].value
+    sidebar = " ".join(m.value for m in at.sidebar.caption)
+    assert ("CPU" in sidebar) or ("CUDA" in sidebar) or ("MPS" in sidebar)
+    assert at.sidebar.selectbox[0].value.endswith("digits.pt")
+    assert "98" in sidebar or "97" in sidebar or "99" in sidebar  # the model's accuracy is shown

@@ -1,0 +1,88 @@
+"""Streamlit helpers shared by the pages: language, the active model, the sidebar."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import streamlit as st
+
+from cnndemo import checkpoints, i18n, train
+
+
+def lang() -> str:
+    value = st.session_state.get("lang", "en")
+    return value if value in i18n.LANGS else "en"
+
+
+def tr(key: str, **fmt) -> str:
+    return i18n.t(key, lang(), **fmt)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load(path: str, mtime: float) -> checkpoints.Loaded:
+    return checkpoints.load(path)
+
+
+def _load_path(path) -> checkpoints.Loaded:
+    p = Path(path)
+    return _load(str(p), p.stat().st_mtime if p.exists() else 0.0)
+
+
+def active_model() -> checkpoints.Loaded:
+    """The model picked in the sidebar; the shipped digits model if that one is broken."""
+    chosen = st.session_state.get("model_path")
+    if chosen:
+        try:
+            return _load_path(chosen)
+        except checkpoints.CheckpointError as e:
+            st.warning(tr("common.model_fallback", reason=str(e)))
+    return _load_path(checkpoints.shipped_path("mnist"))
+
+
+def digits_model() -> checkpoints.Loaded:
+    """The active model if it reads digits, otherwise the shipped digits model."""
+    loaded = active_model()
+    if loaded.dataset == "mnist" and tuple(loaded.input_shape) == (1, 28, 28):
+        return loaded
+    return _load_path(checkpoints.shipped_path("mnist"))
+
+
+def device_label() -> str:
+    dev = train.pick_device()
+    if dev.type == "cuda":
+        import torch
+
+        return f"CUDA ({torch.cuda.get_device_name(0)})"
+    return {"mps": "MPS (Apple GPU)", "cpu": "CPU"}.get(dev.type, dev.type)
+
+
+def show_code(fn, label_key: str = "common.show_code") -> None:
+    """A 'show the code' expander with the real source of a cnndemo function."""
+    with st.expander(tr(label_key)):
+        st.code(inspect.getsource(fn), language="python")
+
+
+def sidebar() -> None:
+    """Language, active model and device; drawn by app.py on every page."""
+    with st.sidebar:
+        st.radio(tr("common.language"), i18n.LANGS, key="lang", horizontal=True,
+                 format_func=lambda code: i18n.LANG_NAMES[code])
+        infos = checkpoints.list_checkpoints()
+        paths = [str(i.path) for i in infos]
+        labels = {str(i.path): i.label() + (" ★" if i.shipped else "") for i in infos}
+        if paths:
+            if st.session_state.get("model_path") not in paths:
+                st.session_state["model_path"] = paths[0]
+            st.selectbox(tr("common.model"), paths, key="model_path",
+                         format_func=lambda p: labels.get(p, Path(p).name))
+            try:
+                meta = active_model().meta
+                acc = meta.get("accuracy")
+                st.caption(tr("common.model_caption", dataset=meta.get("dataset", "?"),
+                              acc=f"{acc:.2%}" if acc is not None else "?",
+                              n=f"{meta.get('n_test', 0):,}", kind=meta.get("test_kind", "")))
+            except checkpoints.CheckpointError as e:
+                st.error(str(e))
+        else:
+            st.warning(tr("common.no_models"))
+        st.caption(tr("common.device", device=device_label()))
