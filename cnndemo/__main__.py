@@ -122,12 +122,6 @@ def cmd_evaluate(a) -> int:
     return 0
 
 
-def cmd_predict(a) -> int:
-    from .predict_cli import main as predict_main
-
-    return predict_main(a.rest)
-
-
 def cmd_bench(a) -> int:
     from .bench import run_all
 
@@ -171,9 +165,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--json", action="store_true")
     e.set_defaults(fn=cmd_evaluate)
-    p = sub.add_parser("predict", help="read digits from PNG files", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(fn=cmd_predict)
+    sub.add_parser("predict", help="read digits from PNG files (see predict --help)")
     b = sub.add_parser("bench", help="measure speed (never part of the tests)")
     b.add_argument("--json", action="store_true")
     b.add_argument("--only", nargs="*", help="names of benches to run")
@@ -182,6 +174,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "predict":  # its own parser: flags may come before the images
+        from .predict_cli import main as predict_main
+
+        return predict_main(argv[1:])
     a = parser().parse_args(argv)
     return a.fn(a)
 

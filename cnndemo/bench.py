@@ -1,7 +1,8 @@
 """`python -m cnndemo bench`: speed measurements (never part of the tests).
 
 Core figures are measured here; page-level figures (which drive Streamlit's AppTest) live
-in `ui/bench_*.py` modules at the repo root, each exposing `run() -> dict`; they are
+in `ui/bench_<name>.py` modules at the repo root, each exposing `run()` or
+`bench_<name>()` returning a dict; they are
 loaded only when this command runs.
 """
 from __future__ import annotations
@@ -106,8 +107,9 @@ def _page_benches() -> dict:
     ui_dir = Path(__file__).resolve().parent.parent / "ui"
     for path in sorted(ui_dir.glob("bench_*.py")):
         module = importlib.import_module(f"ui.{path.stem}")
-        if hasattr(module, "run"):
-            found[path.stem.removeprefix("bench_")] = module.run
+        fn = getattr(module, "run", None) or getattr(module, path.stem, None)
+        if fn is not None:
+            found[path.stem.removeprefix("bench_")] = fn
     return found
 
 

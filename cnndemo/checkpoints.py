@@ -12,7 +12,6 @@ import datetime as _dt
 import os
 import pickle
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +125,7 @@ def load(path) -> Loaded:
     except pickle.UnpicklingError as e:
         raise CheckpointError(f"{path.name}: refused to load, the file contains Python objects "
                               f"that are not plain weights ({_short(e)}).") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+    except Exception as e:  # any other failure to unpickle means a damaged file
         raise CheckpointError(f"{path.name}: the file is damaged or truncated and cannot be "
                               f"read ({_short(e)}).") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
+import torch
+
 from cnndemo import checkpoints, i18n, train
+
+# One thread per request: a class server answers many students at once, and two threads
+# per inference fight each other under load (a 1.4 ms prediction became 150 ms).
+# Training jobs run in their own processes with their own thread counts.
+torch.set_num_threads(1)
 
 
 def lang() -> str:
