@@ -1,0 +1,53 @@
+"""Draw a digit: the canvas, what the network sees, its prediction and every layer's maps."""
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from cnndemo import inference, preprocess
+from ui import draw_view as V
+from ui.common import show_code, tr
+
+st.title(tr("draw.title"))
+st.markdown(tr("draw.intro"))
+V.init_state()
+loaded = V.model_or_stop()
+
+left, right = st.columns([1, 1.25], gap="medium")
+with left:
+    st.markdown(f"#### {tr('draw.canvas')}")
+    st.write("")  # room for the canvas's floating toolbar
+    canvas = st_canvas(
+        stroke_width=st.session_state.get("draw_stroke", 20), stroke_color="#FFFFFF",
+        background_color="#000000", width=V.CANVAS_PX, height=V.CANVAS_PX,
+        drawing_mode="freedraw", return_image_data=True, key=V.canvas_key(),
+    )
+    b1, b2 = st.columns([1, 1.5])
+    b1.button(tr("draw.clear"), key="draw_clear", on_click=V.clear, icon=":material/ink_eraser:", width="stretch")
+    b2.button(tr("draw.random"), key="draw_random", on_click=V.pick_random, icon=":material/casino:", width="stretch")
+    st.slider(tr("draw.stroke"), 6, 40, 20, key="draw_stroke")
+    st.caption(tr("draw.undo_hint"))
+    show_code(preprocess.to_mnist)
+
+inp = V.read_input(canvas)
+with right:
+    seen, verdict = st.columns([1, 1])
+    with seen:
+        V.render_seen(inp)
+    with verdict:
+        st.markdown(f"#### {tr('draw.prediction')}")
+        if inp.image is None:
+            getattr(st, inp.kind)(inp.message)
+            st.stop()
+        result = inference.run(loaded.model, inp.image, loaded.spec, loaded.classes)
+        st.session_state["last_drawing"] = inp.image
+        V.render_verdict(result)
+    V.render_probs(result)
+    st.caption(tr("draw.model_caption", name=loaded.name))
+
+st.divider()
+st.header(tr("draw.maps_title"))
+st.markdown(tr("draw.maps_intro"))
+V.render_trail(result)
+show_code(inference.run)
+V.render_overview(result)
+st.subheader(tr("draw.detail"))
+V.render_layer(loaded.model, result)

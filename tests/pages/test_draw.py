@@ -1,0 +1,129 @@
+"""The Draw page through AppTest: a drawing injected into the canvas's state."""
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnndemo import checkpoints, data, inference, preprocess
+
+ROOT = Path(__file__).resolve().parents[2]
+DRAWINGS = ROOT / "tests" / "data" / "drawings"
+
+
+def data_url(png: Path | bytes) -> str:
+    raw = png.read_bytes() if isinstance(png, Path) else png
+    return "data:image/png;base64," + base64.b64encode(raw).decode()
+
+
+def inject(at: AppTest, png, n: int = 0) -> None:
+    """What the browser sends after a stroke: the canvas JSON plus its PNG."""
+    at.session_state[f"draw_canvas_{n}"] = {
+        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(png)}
+    }
+
+
+def page() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / "draw.py"), default_timeout=60)
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def test_drawing_is_predicted_and_every_layer_is_shown():
+    # The oracle: the same drawing straight through cnndemo, without the page.
+    model = checkpoints.load(checkpoints.shipped_path("mnist"))
+    image = preprocess.preprocess(preprocess.load_image(DRAWINGS / "7_00.png")).image
+    expected = inference.run(model.model, image, model.spec)
+    shape = inference.format_shape
+
+    at = page()
+    inject(at, DRAWINGS / "7_00.png")
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.metric] == ["7"]
+    assert "What each layer sees" in texts(at.header)
+    trail = " → ".join(shape(s) for s in expected.shape_trail())
+    assert trail.startswith("[1, 1, 28, 28] → ") and trail.endswith("[1, 10]")
+    assert trail in [c.value for c in at.code]
+    assert any("def to_mnist" in c.value for c in at.code)  # the "show the code" expander
+    np.testing.assert_array_equal(at.session_state["last_drawing"], image)
+    # The overview names every image-shaped layer with its tensor shape.
+    captions = texts(at.caption)
+    maps = [layer for layer in expected.layers if layer.is_map]
+    assert len(maps) >= 3
+    for layer in maps:
+        assert f"{layer.index}: {layer.name} · `{shape(layer.shape)}`" in captions
+    # Layer 0 (a conv) in detail: kernels beside feature maps, plus the probability chart.
+    assert expected.layers[0].kind == "Conv2d"
+    assert len(at.get("plotly_chart")) == 3
+    # A conv layer with several input channels: a slider picks which slice of the kernels to show.
+    deep = next(layer for layer in expected.layers[1:] if layer.kind == "Conv2d")
+    c_in = expected.layers[deep.index - 1].shape[1]
+    at.selectbox(key="draw_layer").set_value(deep.index).run()
+    assert not at.exception
+    assert at.slider(key=f"draw_kernel_in_{deep.index}").max == c_in - 1
+    assert f"Feature maps, output {shape(deep.shape)}" in texts(at.markdown)
+    at.selectbox(key="draw_layer").set_value(len(expected.layers) - 1).run()
+    assert "Output [1, 10]: 10 numbers" in texts(at.markdown)
+    # Clear empties the canvas (a new key) and the prediction is gone.
+    at.button(key="draw_clear").click().run()
+    assert not at.metric and "Draw a digit on the canvas" in texts(at.info)
+    assert "last_drawing" not in at.session_state
+
+
+def test_random_real_digit_goes_through_the_same_pipeline():
+    at = page()
+    at.run()
+    assert not at.metric and "Draw a digit on the canvas" in texts(at.info)
+    at.button(key="draw_random").click().run()
+    assert not at.exception
+    src = at.session_state["draw_source"]
+    ds = data.load("mnist")
+    model = checkpoints.load(checkpoints.shipped_path("mnist"))
+    expected = preprocess.preprocess(ds.test_x[src["index"]].numpy()).image
+    top = inference.run(model.model, expected, model.spec).prediction.top
+    assert [m.value for m in at.metric] == [str(top)]
+    assert f"#{src['index']}" in texts(at.caption)
+    np.testing.assert_array_equal(at.session_state["last_drawing"], expected)
+
+
+def test_dot_and_blank_say_so_instead_of_guessing():
+    dot = np.zeros((280, 280, 4), np.uint8)
+    dot[..., 3] = 255
+    dot[135:147, 135:147, :3] = 255
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(dot).save(buf, "PNG")
+    at = page()
+    inject(at, buf.getvalue())
+    at.run()
+    assert not at.exception and not at.metric
+    assert "too small to read" in texts(at.warning)
+    blank = io.BytesIO()
+    Image.fromarray(np.zeros((280, 280, 4), np.uint8)).save(blank, "PNG")
+    at = page()
+    inject(at, blank.getvalue())
+    at.run()
+    assert not at.exception and not at.metric and "Draw a digit" in texts(at.info)
+
+
+@pytest.mark.parametrize("lang", ["ko"])
+def test_broken_model_falls_back_and_korean_text(tmp_path, lang):
+    broken = tmp_path / "broken.pt"  # a download cut off half way
+    whole = checkpoints.shipped_path("mnist").read_bytes()
+    broken.write_bytes(whole[: len(whole) // 2])
+    at = page()
+    at.session_state["lang"] = lang
+    at.session_state["model_path"] = str(broken)
+    inject(at, DRAWINGS / "1_00.png")
+    at.run()
+    assert not at.exception
+    assert "broken.pt" in texts(at.warning)  # says which file and why
+    assert [m.value for m in at.metric] == ["1"]  # and still reads with the shipped model
+    assert at.title[0].value == "숫자 그리기"
