@@ -1,0 +1,102 @@
+"""The convolution page: presets give the course's numbers; settings change the shown size."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnndemo import i18n
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "convolution.py")
+
+
+def _app():
+    return AppTest.from_file(PAGE, default_timeout=60)
+
+
+def _output_grid(at) -> list[list[str]]:
+    """The numbers printed in the output grid (the chart keyed convolution_out_fig)."""
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        if fig["layout"].get("title", {}).get("text", "").startswith("output"):
+            return fig["data"][0]["text"]
+    raise AssertionError("no output grid on the page")
+
+
+def _text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_example_a_by_default_gives_8_8_10_6_and_the_step_arithmetic():
+    at = _app().run()
+    assert not at.exception
+    assert _output_grid(at) == [["8", "8"], ["10", "6"]]
+    text = _text(at)
+    assert "Output height: floor((3 - 2 + 2*0)/1) + 1 = 2" in text
+    assert "1×1 + 2×0 + 2×1 + 1×0 + 5 = 8" in text
+    at.slider(key="convolution_step").set_value(2).run()
+    assert "2×1 + 1×0 + 3×1 + 0×0 + 5 = 10" in _text(at)
+
+
+def test_example_b_the_x_and_padding_changes_the_size():
+    at = _app().run()
+    at.selectbox(key="convolution_preset").select("example_b").run()
+    assert not at.exception
+    grid = _output_grid(at)
+    assert len(grid) == 7 and grid[0] == ["0.78", "-0.11", "0.11", "0.33", "0.56", "-0.11", "0.33"]
+    at.slider(key="convolution_padding").set_value(1).run()
+    grid = _output_grid(at)
+    assert len(grid) == 9 and grid[0][0] == "0.22"
+    assert "Output height: floor((9 - 3 + 2*1)/1) + 1 = 9" in _text(at)
+    at.slider(key="convolution_stride").set_value(2).run()
+    assert "Output width: floor((9 - 3 + 2*1)/2) + 1 = 5" in _text(at)
+    assert len(_output_grid(at)) == 5
+    # stacking without padding: 9 -> 7 -> 5 -> 3 -> 1
+    assert "**9×9** → **7×7** → **5×5** → **3×3** → **1×1**" in _text(at)
+
+
+@pytest.mark.parametrize("preset", ["outline", "emboss", "blur"])
+def test_filter_presets_keep_the_size_with_padding(preset):
+    at = _app().run()
+    at.selectbox(key="convolution_preset").select(preset).run()
+    assert not at.exception
+    grid = _output_grid(at)
+    assert (len(grid), len(grid[0])) == (8, 8)
+    # inside the ring only the corner pixel (2, 2) touches cell (3, 3): 8 times its weight
+    assert grid[3][3] == {"outline": "-8", "emboss": "-16", "blur": "0.50"}[preset]
+    if preset == "outline":
+        assert grid[1][2] == "40"  # 8*8 - 3*8 on the ring's top edge
+
+
+def test_bad_input_shows_messages_not_tracebacks():
+    at = _app().run()
+    at.text_area(key="convolution_input").input("1 2\n3 x").run()
+    assert not at.exception
+    assert any("'x' in row 2 is not a number" in e.value for e in at.error)
+    at.text_area(key="convolution_input").input("1 2\n3 4").run()
+    at.text_area(key="convolution_kernel").input("1 1 1\n1 1 1\n1 1 1").run()
+    errors = [e.value for e in at.error]
+    assert any("floor((2 - 3 + 2*0)/1) + 1 = 0" in e for e in errors), errors
+    at.slider(key="convolution_padding").set_value(1).run()
+    assert not at.error and _output_grid(at) == [["15", "15"], ["15", "15"]]  # 10 + bias 5
+
+
+def test_filters_section_renders_with_the_shipped_model_and_korean():
+    at = _app()
+    at.session_state["lang"] = "ko"
+    at.session_state["last_drawing"] = np.zeros((28, 28), dtype=np.float32)
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == i18n.t("convolution.title", "ko")
+    captions = "\n".join(c.value for c in at.caption)
+    assert "Conv2d(1, " in captions  # the shipped model's first layer is named
+    assert at.radio(key="convolution_img_src").value == "drawing"
+    at.slider(key="convolution_ch_n").set_value(5).run()
+    assert "5 × 3 × 2 × 2 + 5 = 65" in _text(at)
+
+
+def test_locales_have_the_same_keys():
+    en = json.loads((i18n.LOCALES / "en" / "convolution.json").read_text(encoding="utf-8"))
+    ko = json.loads((i18n.LOCALES / "ko" / "convolution.json").read_text(encoding="utf-8"))
+    assert set(en) == set(ko) and all(k.startswith("convolution.") for k in en)
