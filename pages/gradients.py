@@ -1,0 +1,27 @@
+"""Gradients lab: how a network learns, on real PyTorch autograd and torch.optim.
+
+Six tabs; only the open tab runs (``on_change="rerun"``), so each rerun computes one section.
+"""
+import streamlit as st
+
+from ui import gradients_view as V
+from ui.common import tr
+
+SECTIONS = [
+    ("autograd", V.autograd_tab),
+    ("regression", V.regression_tab),
+    ("perceptron", V.perceptron_tab),
+    ("activations", V.activations_tab),
+    ("vanishing", V.vanishing_tab),
+    ("optimizers", V.optimizers_tab),
+]
+
+st.title(tr("gradients.title"))
+st.markdown(tr("gradients.intro"))
+
+tabs = st.tabs([tr(f"gradients.tab.{name}") for name, _ in SECTIONS], key="gradients_tab",
+               on_change="rerun")
+for tab, (name, render) in zip(tabs, SECTIONS):
+    if tab.open is not False:
+        with tab:
+            render()
