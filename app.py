@@ -5,17 +5,17 @@ import streamlit as st
 
 from ui.common import sidebar, tr
 
-st.set_page_config(page_title="cnndemo", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="cnndemo", page_icon=":material/psychology:", layout="wide")
 
 PAGES = [
-    ("pages/home.py", "home", "🏠"),
-    ("pages/draw.py", "draw", "✏️"),
-    ("pages/convolution.py", "convolution", "🔲"),
-    ("pages/pooling.py", "pooling", "🧊"),
-    ("pages/shapes.py", "shapes", "📐"),
-    ("pages/losses.py", "losses", "📉"),
-    ("pages/gradients.py", "gradients", "⛰️"),
-    ("pages/training.py", "training", "🏋️"),
+    ("pages/home.py", "home", ":material/home:"),
+    ("pages/draw.py", "draw", ":material/draw:"),
+    ("pages/convolution.py", "convolution", ":material/grid_on:"),
+    ("pages/pooling.py", "pooling", ":material/view_in_ar:"),
+    ("pages/shapes.py", "shapes", ":material/straighten:"),
+    ("pages/losses.py", "losses", ":material/trending_down:"),
+    ("pages/gradients.py", "gradients", ":material/landscape:"),
+    ("pages/training.py", "training", ":material/model_training:"),
 ]
 
 nav = st.navigation([
