@@ -48,10 +48,14 @@ class _Bar:
     """A one-line text progress bar on stderr."""
 
     def __init__(self, total: int):
-        self.total, self.t0 = total, time.perf_counter()
+        self.total, self.last = total, 0.0
 
     def __call__(self, info: dict) -> None:
         done = (info["epoch"] - 1) * info["n_batches"] + info["batch"]
+        now = time.perf_counter()
+        if now - self.last < 0.5 and done < self.total:
+            return
+        self.last = now
         frac = done / self.total
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
         sys.stderr.write(f"\r[{bar}] {frac:5.1%} epoch {info['epoch']} loss {info['loss']:.4f} "
