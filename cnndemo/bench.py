@@ -2,7 +2,7 @@
 
 Core figures are measured here; page-level figures (which drive Streamlit's AppTest) live
 in `ui/bench_<name>.py` modules at the repo root, each exposing `run()` or
-`bench_<name>()` returning a dict; they are
+`bench_<name>()` (or a list `BENCHES` of functions) returning a dict; they are
 loaded only when this command runs.
 """
 from __future__ import annotations
@@ -107,9 +107,11 @@ def _page_benches() -> dict:
     ui_dir = Path(__file__).resolve().parent.parent / "ui"
     for path in sorted(ui_dir.glob("bench_*.py")):
         module = importlib.import_module(f"ui.{path.stem}")
-        fn = getattr(module, "run", None) or getattr(module, path.stem, None)
-        if fn is not None:
-            found[path.stem.removeprefix("bench_")] = fn
+        name = path.stem.removeprefix("bench_")
+        fns = getattr(module, "BENCHES", None) or [getattr(module, "run", None)
+                                                   or getattr(module, path.stem, None)]
+        for i, fn in enumerate(f for f in fns if f is not None):
+            found[name if i == 0 else f"{name}_{i}"] = fn
     return found
 
 

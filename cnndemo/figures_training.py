@@ -1,0 +1,171 @@
+"""Plotly figures of the training lab: curves, comparisons, confusion matrix, image grids.
+
+Arrays and plain lists in, figures out; nothing here trains or knows about Streamlit.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
+           "#e377c2"]
+TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#d62728"
+
+
+def batch_x(point: dict) -> float:
+    """Where a batch sits on the epoch axis: epoch 1, batch 30 of 60 -> 0.5."""
+    return point["epoch"] - 1 + point["batch"] / max(point.get("n_batches") or 1, 1)
+
+
+def _layout(fig, height, title=None):
+    fig.update_layout(height=height, margin=dict(l=50, r=20, t=50 if title else 30, b=40),
+                      title=title, legend=dict(orientation="h", y=-0.18),
+                      template="plotly_white")
+    return fig
+
+
+def curves_figure(batches: list, epochs: list, labels: dict, overfit_epoch: int | None = None,
+                  title: str | None = None) -> go.Figure:
+    """Loss (left) and accuracy (right) against epochs: the live per-batch training values
+    as a thin line, and the per-epoch train and test values as markers and lines.
+
+    `labels` holds the translated words: loss, acc, epoch, train_batches, train, test, overfit.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(labels["loss"], labels["acc"]),
+                        horizontal_spacing=0.1)
+    bx = [batch_x(b) for b in batches]
+    ex = [e["epoch"] for e in epochs]
+    for col, (bkey, tr_key, te_key) in enumerate(
+            [("loss", "train_loss", "test_loss"), ("acc", "train_acc", "test_acc")], start=1):
+        show = col == 1
+        if batches:
+            fig.add_trace(go.Scatter(x=bx, y=[b[bkey] for b in batches], mode="lines",
+                                     line=dict(color=TRAIN_COLOR, width=1), opacity=0.35,
+                                     name=labels["train_batches"], legendgroup="b",
+                                     showlegend=show), 1, col)
+            live = [b for b in batches if te_key in b]
+            if live:
+                fig.add_trace(go.Scatter(x=[batch_x(b) for b in live], y=[b[te_key] for b in live],
+                                         mode="lines+markers", opacity=0.5, marker=dict(size=4),
+                                         line=dict(color=TEST_COLOR, width=1),
+                                         name=labels["test_live"], legendgroup="tl",
+                                         showlegend=show), 1, col)
+        if epochs:
+            fig.add_trace(go.Scatter(x=ex, y=[e[tr_key] for e in epochs], mode="lines+markers",
+                                     line=dict(color=TRAIN_COLOR, width=3), name=labels["train"],
+                                     legendgroup="tr", showlegend=show), 1, col)
+            fig.add_trace(go.Scatter(x=ex, y=[e[te_key] for e in epochs], mode="lines+markers",
+                                     line=dict(color=TEST_COLOR, width=3), name=labels["test"],
+                                     legendgroup="te", showlegend=show), 1, col)
+    if overfit_epoch is not None:
+        for col in (1, 2):
+            fig.add_vline(x=overfit_epoch, line=dict(color="#ff7f0e", dash="dash", width=2),
+                          row=1, col=col)
+        fig.add_annotation(x=overfit_epoch, y=1.0, yref="y domain", xref="x",
+                           text=labels["overfit"], showarrow=False, xanchor="left",
+                           font=dict(color="#ff7f0e"), bgcolor="rgba(255,255,255,0.8)")
+    fig.update_xaxes(title_text=labels["epoch"], rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
+    return _layout(fig, 360, title)
+
+
+def comparison_figure(runs: list, labels: dict) -> go.Figure:
+    """Several runs on shared axes: test (solid) and train (dashed) loss and accuracy.
+
+    `runs`: list of {"label", "epochs": [{"epoch", "train_loss", ...}]}.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(labels["loss"], labels["acc"]),
+                        horizontal_spacing=0.1)
+    for i, run in enumerate(runs):
+        color = PALETTE[i % len(PALETTE)]
+        ex = [e["epoch"] for e in run["epochs"]]
+        for col, key in enumerate(("loss", "acc"), start=1):
+            for split, dash in (("test", "solid"), ("train", "dot")):
+                fig.add_trace(go.Scatter(
+                    x=ex, y=[e[f"{split}_{key}"] for e in run["epochs"]], mode="lines+markers",
+                    line=dict(color=color, dash=dash, width=3 if split == "test" else 2),
+                    name=f"{run['label']} ({labels[split]})", legendgroup=f"{i}{split}",
+                    showlegend=col == 1), 1, col)
+    fig.update_xaxes(title_text=labels["epoch"], dtick=1)
+    # different losses (MSE ~0.01, cross-entropy ~0.5) only share an axis on a log scale
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    return _layout(fig, 420)
+
+
+def confusion_figure(confusion: list, classes: list, labels: dict,
+                     selected: tuple | None = None) -> go.Figure:
+    """Confusion matrix: rows are true classes, columns predicted; counts printed in cells.
+
+    The diagonal (right answers) would swamp the colours, so cells are coloured by count
+    with the diagonal drawn on its own green scale.
+    """
+    cm = np.asarray(confusion)
+    names = [str(c) for c in classes]
+    off = cm.astype(float).copy()
+    np.fill_diagonal(off, np.nan)
+    diag = np.full(cm.shape, np.nan)
+    np.fill_diagonal(diag, np.diag(cm))
+    hover = labels["hover"] + "<extra></extra>"
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(z=diag, x=names, y=names, colorscale="Greens", showscale=False,
+                             zmin=0, zmax=max(1, int(np.diag(cm).max())), hovertemplate=hover,
+                             xgap=1, ygap=1))
+    fig.add_trace(go.Heatmap(z=off, x=names, y=names, colorscale="Reds", showscale=False,
+                             zmin=0, zmax=max(1.0, np.nanmax(off) if off.size > 1 else 1.0),
+                             hovertemplate=hover, xgap=1, ygap=1))
+    # dark cells get white numbers: a cell is dark when it is near the top of its scale
+    dark = np.where(np.eye(len(cm), dtype=bool), cm > 0.6 * max(np.diag(cm).max(), 1),
+                    cm > 0.6 * max(np.nan_to_num(off).max(), 1))
+    fig.add_trace(go.Scatter(
+        x=[names[j] for i in range(len(names)) for j in range(len(names))],
+        y=[names[i] for i in range(len(names)) for j in range(len(names))],
+        mode="text", text=[str(v) if v else "" for v in cm.ravel()], hoverinfo="skip",
+        textfont=dict(size=13, color=["white" if d else "black" for d in dark.ravel()]),
+        showlegend=False))
+    if selected is not None:
+        t, p = selected
+        fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
+                      line=dict(color="#1f77b4", width=4))
+    fig.update_xaxes(title_text=labels["pred"], side="top", tickangle=-30 if len(
+        max(names, key=len)) > 2 else 0)
+    fig.update_yaxes(title_text=labels["true"], autorange="reversed")
+    fig.update_layout(height=480, margin=dict(l=90, r=10, t=90, b=10),
+                      template="plotly_white", plot_bgcolor="white")
+    return fig
+
+
+def per_class_figure(per_class: list, classes: list, labels: dict) -> go.Figure:
+    vals = [v if v is not None else 0.0 for v in per_class]
+    worst = int(np.argmin(vals)) if vals else -1
+    fig = go.Figure(go.Bar(
+        x=[str(c) for c in classes], y=vals, text=[f"{v:.0%}" for v in vals],
+        textposition="outside",
+        marker_color=["#d62728" if i == worst else "#2ca02c" for i in range(len(vals))]))
+    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title_text=labels["acc"])
+    fig.update_xaxes(title_text=labels["class"])
+    return _layout(fig, 300)
+
+
+def image_grid(images: np.ndarray, titles: list, cols: int = 8,
+               height_per_row: int = 120) -> go.Figure:
+    """Small grayscale images (uint8 [N, 28, 28], white ink on black) with a caption each."""
+    n = len(images)
+    cols = max(1, min(cols, n))
+    rows = max(1, -(-n // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
+                        horizontal_spacing=0.02, vertical_spacing=min(0.35 / rows, 0.12))
+    for k, img in enumerate(images):
+        fig.add_trace(go.Heatmap(z=np.asarray(img)[::-1], colorscale="gray", zmin=0, zmax=255,
+                                 showscale=False, hoverinfo="skip"), k // cols + 1, k % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    for k in range(1, rows * cols + 1):  # square pixels: each y axis follows its own x axis
+        fig.layout[f"yaxis{k if k > 1 else ''}"].update(scaleanchor=f"x{k if k > 1 else ''}",
+                                                         constrain="domain")
+    fig.update_annotations(font=dict(size=11, color="#333"))
+    fig.update_layout(height=rows * height_per_row + 40, margin=dict(l=5, r=5, t=35, b=5),
+                      template="plotly_white")
+    return fig
