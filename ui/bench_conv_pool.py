@@ -42,9 +42,9 @@ def bench_conv_pool() -> dict:
     x12, k5 = rng.normal(size=(12, 12)), rng.normal(size=(5, 5))
     img = rng.random((28, 28))
     conv_first, conv_rerun = _page_s(
-        "pages/convolution.py",
+        "lessons/convolution.py",
         lambda at: at.session_state.__setitem__("convolution_padding", 2))
-    pool_first, _ = _page_s("pages/pooling.py")
+    pool_first, _ = _page_s("lessons/pooling.py")
     return {
         "conv_trace_12x12_k5_pad2_ms": _best_ms(lambda: ops.conv2d(x12, k5, padding=2)),
         "maxpool_trace_12x12_k2_ms": _best_ms(lambda: ops.pool2d(x12, "max", 2)),

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "draw.py")
+PAGE = str(ROOT / "lessons" / "draw.py")
 DRAWING = ROOT / "tests" / "data" / "drawings" / "7_00.png"
 
 

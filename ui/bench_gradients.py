@@ -35,7 +35,7 @@ def bench_gradients() -> dict:
     }
     labels = json.loads((ROOT / "cnndemo/locales/en/gradients.json").read_text(encoding="utf-8"))
     for name in SECTIONS:
-        at = AppTest.from_file(str(ROOT / "pages" / "gradients.py"), default_timeout=120)
+        at = AppTest.from_file(str(ROOT / "lessons" / "gradients.py"), default_timeout=120)
         at.session_state["gradients_tab"] = labels[f"gradients.tab.{name}"]
         out[f"page_tab_{name}_s"] = _seconds(at.run)
         out[f"page_tab_{name}_ok"] = not at.exception

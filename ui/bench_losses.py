@@ -6,7 +6,7 @@ import numpy as np
 
 from cnndemo import losses as L
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "losses.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "lessons" / "losses.py")
 
 
 def _best(fn, repeat=5):

@@ -5,7 +5,7 @@ import statistics
 import time
 from pathlib import Path
 
-PAGE = Path(__file__).resolve().parent.parent / "pages" / "shapes.py"
+PAGE = Path(__file__).resolve().parent.parent / "lessons" / "shapes.py"
 
 
 def bench_shapes(repeats: int = 15) -> dict:

@@ -116,7 +116,7 @@ def draw_rerun_ms_p50_while_training(reruns: int = 15) -> dict:
     try:
         for job_id in ids:
             mgr.wait(job_id, 120, until=lambda j: bool(j.runs[0].batches))
-        at = AppTest.from_file(str(ROOT / "pages" / "draw.py"), default_timeout=120)
+        at = AppTest.from_file(str(ROOT / "lessons" / "draw.py"), default_timeout=120)
         at.run()
         at.button(key="draw_random").click().run()
         times = []

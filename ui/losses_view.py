@@ -1,4 +1,4 @@
-"""Streamlit rendering for the loss lab (pages/losses.py). Every number comes from cnndemo.losses."""
+"""Streamlit rendering for the loss lab (lessons/losses.py). Every number comes from cnndemo.losses."""
 from __future__ import annotations
 
 import math

@@ -17,7 +17,7 @@ from ui.common import tr
 
 SPEC = "shapes.spec"
 FLOAT_FIELDS = ("negative_slope", "p")
-TRAINING_PAGE = Path(__file__).resolve().parent.parent / "pages" / "training.py"
+TRAINING_PAGE = Path(__file__).resolve().parent.parent / "lessons" / "training.py"
 
 
 def _wkey(uid: int, name: str) -> str:
@@ -312,7 +312,7 @@ def render_handoff(report: shapes.Report) -> None:
         handoff(report)
         if TRAINING_PAGE.exists():
             try:
-                st.switch_page("pages/training.py")
+                st.switch_page("lessons/training.py")
             except st.errors.StreamlitAPIException:
                 pass
         st.success(tr("shapes.handoff_kept"))

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnndemo import i18n
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "convolution.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "convolution.py")
 
 
 def _app():

@@ -27,7 +27,7 @@ def inject(at: AppTest, png, n: int = 0) -> None:
 
 
 def page() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "draw.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "lessons" / "draw.py"), default_timeout=60)
 
 
 def texts(elements) -> str:

@@ -9,7 +9,7 @@ from cnndemo import gradients as G
 from cnndemo import gradients_optim as O
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = str(ROOT / "pages" / "gradients.py")
+PAGE = str(ROOT / "lessons" / "gradients.py")
 EN = json.loads((ROOT / "cnndemo/locales/en/gradients.json").read_text(encoding="utf-8"))
 
 

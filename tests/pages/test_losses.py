@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from cnndemo import checkpoints, data, train
 from cnndemo import losses as L
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "losses.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "losses.py")
 TAB = {"softmax": 0, "compare": 1, "grad": 2, "entropy": 3, "model": 4}
 
 

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnndemo import i18n
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "pooling.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "pooling.py")
 
 
 def _app():

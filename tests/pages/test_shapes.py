@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnndemo import arch
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "shapes.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "shapes.py")
 
 
 @pytest.fixture
@@ -121,11 +121,11 @@ def test_korean(at):
 def test_network_and_input_survive_leaving_the_page():
     app = AppTest.from_file(str(Path(PAGE).parents[1] / "app.py"), default_timeout=60)
     app.run()
-    app.switch_page("pages/shapes.py").run()
+    app.switch_page("lessons/shapes.py").run()
     app.number_input(key="shapes.in_h").set_value(32).run()
     app.number_input(key="shapes.l0.out_channels").set_value(20).run()
-    app.switch_page("pages/home.py").run()
-    app.switch_page("pages/shapes.py").run()
+    app.switch_page("lessons/home.py").run()
+    app.switch_page("lessons/shapes.py").run()
     assert not app.exception
     assert app.number_input(key="shapes.in_h").value == 32
     assert app.number_input(key="shapes.l0.out_channels").value == 20

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnndemo import jobs
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "training.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "training.py")
 
 TINY = [{"type": "Conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 3},
         {"type": "ReLU"}, {"type": "MaxPool2d", "kernel_size": 2}, {"type": "Flatten"},

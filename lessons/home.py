@@ -11,6 +11,6 @@ st.markdown(tr("home.intro"))
 cols = st.columns(2)
 for i, (name, icon) in enumerate(LESSONS):
     with cols[i % 2].container(border=True):
-        st.page_link(f"pages/{name}.py", label=tr(f"nav.{name}"), icon=icon)
+        st.page_link(f"lessons/{name}.py", label=tr(f"nav.{name}"), icon=icon)
         st.caption(tr(f"home.{name}"))
 st.info(tr("home.teacher"))
