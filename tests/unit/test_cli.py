@@ -67,3 +67,13 @@ def test_train_refuses_bad_settings(tmp_path):
     proc = run("train", "--preset", "course-b", "--dataset", "mnist", "--epochs", "1",
                "--lr", "0", "--out", str(tmp_path / "x.pt"), check=False)
     assert proc.returncode == 2 and "learning rate" in proc.stderr
+
+
+def test_shipped_fashion_model_reaches_90_percent_on_the_official_test_set():
+    from cnndemo import data
+
+    if not data._SYSTEM_DIRS["fashion-mnist"][0].exists():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    result = json.loads(run("evaluate", "--checkpoint", "checkpoints/fashion.pt", "--json").stdout)
+    assert result["dataset"] == "fashion-mnist" and result["n"] == 10_000
+    assert result["accuracy"] >= 0.90
