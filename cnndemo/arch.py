@@ -156,12 +156,41 @@ def build(spec) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
+# Plain-words reasons, by code; the Korean ones are in locales/ko/arch.json.
+MESSAGES = {
+    "pool_padding": "padding {padding} is more than half the kernel ({kernel}); PyTorch allows "
+                    "at most {max_padding}.",
+    "no_fit": "gets a {h}x{w} input but its kernel is {k}x{k}: there is no position where it "
+              "fits. Use a smaller kernel, add padding, or remove a pooling layer before it.",
+    "no_fit_padded": "gets a {h}x{w} input but its kernel is {k}x{k} (with padding {padding}): "
+                     "there is no position where it fits. Use a smaller kernel, add padding, "
+                     "or remove a pooling layer before it.",
+    "needs_4d": "{what} needs an image-shaped input [batch, channels, height, width] but gets "
+                "{shape}. Put it before the Flatten.",
+    "in_channels": "expects {expected} input channels but receives {got}: set in_channels to "
+                   "{got}.",
+    "num_features": "expects {expected} channels but receives {got}: set num_features to {got}.",
+    "needs_flatten": "receives an image-shaped input {shape}; add a Flatten before it (it would "
+                     "then receive {n} features).",
+    "in_features": "receives {got_text} features: set in_features to {got}.",
+}
+
+
 class SpecError(ValueError):
     """A layer that cannot work, explained in plain words with the fix."""
 
-    def __init__(self, index: int, layer_name: str, message: str, fix: dict | None = None):
-        self.index, self.layer_name, self.message, self.fix = index, layer_name, message, fix
-        super().__init__(f"Layer {index + 1}, {layer_name}: {message}")
+    def __init__(self, index: int, layer_name: str, code: str, fix: dict | None = None, **args):
+        self.index, self.layer_name, self.code, self.fix, self.args_ = (
+            index, layer_name, code, fix, args)
+        self.message = MESSAGES[code].format(**args)
+        super().__init__(f"Layer {index + 1}, {layer_name}: {self.message}")
+
+    def localized(self, lang: str) -> str:
+        """The reason in the UI language (English when no translation exists)."""
+        from .i18n import t
+
+        text = t(f"arch.{self.code}", lang, **self.args_)
+        return self.message if text == f"arch.{self.code}" else text
 
 
 @dataclass
@@ -206,25 +235,21 @@ def _conv_like(i, layer, shape, name, is_pool):
     d = 1 if is_pool else layer.dilation
     ceil = layer.ceil_mode if is_pool else False
     if is_pool and layer.padding > k // 2:
-        raise SpecError(i, name, f"padding {layer.padding} is more than half the kernel "
-                        f"({k}); PyTorch allows at most {k // 2}.", {"padding": k // 2})
+        raise SpecError(i, name, "pool_padding", {"padding": k // 2}, padding=layer.padding,
+                        kernel=k, max_padding=k // 2)
     oh, fh = _out_size(h, k, s, layer.padding, d, ceil)
     ow, fw = _out_size(w, k, s, layer.padding, d, ceil)
     if oh is None or ow is None or oh < 1 or ow < 1:
         eff = d * (k - 1) + 1
-        raise SpecError(i, name, f"gets a {h}x{w} input but its kernel is {eff}x{eff}"
-                        + (f" (with padding {layer.padding})" if layer.padding else "")
-                        + ": there is no position where it fits. Use a smaller kernel, "
-                        "add padding, or remove a pooling layer before it.", None)
+        raise SpecError(i, name, "no_fit_padded" if layer.padding else "no_fit", None, h=h, w=w,
+                        k=eff, padding=layer.padding)
     formula = fh if fh == fw else f"H: {fh}; W: {fw}"
     return (b, c if is_pool else layer.out_channels, oh, ow), formula
 
 
 def _check_4d(i, name, shape, what):
     if len(shape) != 4:
-        raise SpecError(i, name, f"{what} needs an image-shaped input [batch, channels, "
-                        f"height, width] but gets {list(shape)}. Put it before the Flatten.",
-                        None)
+        raise SpecError(i, name, "needs_4d", None, what=what, shape=list(shape))
 
 
 def analyze(spec, input_shape=(1, 28, 28), batch=1) -> Analysis:
@@ -239,9 +264,8 @@ def analyze(spec, input_shape=(1, 28, 28), batch=1) -> Analysis:
             if isinstance(layer, Conv2d):
                 _check_4d(i, name, shape, "Conv2d")
                 if shape[1] != layer.in_channels:
-                    raise SpecError(i, name, f"expects {layer.in_channels} input channels but "
-                                    f"receives {shape[1]}: set in_channels to {shape[1]}.",
-                                    {"in_channels": shape[1]})
+                    raise SpecError(i, name, "in_channels", {"in_channels": shape[1]},
+                                    expected=layer.in_channels, got=shape[1])
                 out, size_formula = _conv_like(i, layer, shape, name, False)
                 k, cin, cout = layer.kernel_size, layer.in_channels, layer.out_channels
                 weights = cout * cin * k * k
@@ -254,9 +278,8 @@ def analyze(spec, input_shape=(1, 28, 28), batch=1) -> Analysis:
             elif isinstance(layer, BatchNorm2d):
                 _check_4d(i, name, shape, "BatchNorm2d")
                 if shape[1] != layer.num_features:
-                    raise SpecError(i, name, f"expects {layer.num_features} channels but "
-                                    f"receives {shape[1]}: set num_features to {shape[1]}.",
-                                    {"num_features": shape[1]})
+                    raise SpecError(i, name, "num_features", {"num_features": shape[1]},
+                                    expected=layer.num_features, got=shape[1])
                 out = shape
                 params = 2 * layer.num_features
                 pform = f"2*{layer.num_features} = {params:,}"
@@ -268,12 +291,11 @@ def analyze(spec, input_shape=(1, 28, 28), batch=1) -> Analysis:
             elif isinstance(layer, Linear):
                 if len(shape) != 2:
                     n = math.prod(shape[1:])
-                    raise SpecError(i, name, f"receives an image-shaped input {list(shape)}; "
-                                    f"add a Flatten before it (it would then receive {n:,} "
-                                    "features).", None)
+                    raise SpecError(i, name, "needs_flatten", None, shape=list(shape),
+                                    n=f"{n:,}")
                 if shape[1] != layer.in_features:
-                    raise SpecError(i, name, f"receives {shape[1]:,} features: set "
-                                    f"in_features to {shape[1]}.", {"in_features": shape[1]})
+                    raise SpecError(i, name, "in_features", {"in_features": shape[1]},
+                                    got=shape[1], got_text=f"{shape[1]:,}")
                 out = (shape[0], layer.out_features)
                 fi, fo = layer.in_features, layer.out_features
                 params = fi * fo + (fo if layer.bias else 0)

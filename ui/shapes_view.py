@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from cnndemo import arch, shapes
-from ui.common import tr
+from ui.common import lang, tr
 
 SPEC = "shapes.spec"
 FLOAT_FIELDS = ("negative_slope", "p")
@@ -222,7 +222,7 @@ def table(report: shapes.Report) -> pd.DataFrame:
         e = report.error
         records.append({cols["n"]: e.index + 1, cols["layer"]: e.layer_name,
                         cols["output"]: "✗ " + tr("shapes.error_short"), cols["formula"]: "",
-                        cols["params"]: float("nan"), cols["arith"]: e.message,
+                        cols["params"]: float("nan"), cols["arith"]: e.localized(lang()),
                         cols["mult_adds"]: float("nan"),
                         cols["rf"]: "", cols["memory"]: ""})
     return pd.DataFrame(records, columns=list(cols.values()))
@@ -249,7 +249,8 @@ def render_error(report: shapes.Report) -> None:
     e = report.error
     if e is None:
         return
-    st.error(tr("shapes.error_row", n=e.index + 1, layer=e.layer_name, message=e.message))
+    st.error(tr("shapes.error_row", n=e.index + 1, layer=e.layer_name,
+                message=e.localized(lang())))
     if e.fix:
         fix = ", ".join(f"{k} = {v}" for k, v in e.fix.items())
         st.button(tr("shapes.fix_button", fix=fix), key="shapes.fix", type="primary",

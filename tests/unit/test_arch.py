@@ -160,3 +160,12 @@ def test_dict_round_trip_and_unknown_type():
         arch.from_dict({"type": "Conv3d"})
     with pytest.raises(ValueError, match="no field"):
         arch.from_dict({"type": "ReLU", "inplace": True})
+
+
+def test_errors_are_explained_in_korean_too():
+    spec = arch.preset("course-a").spec
+    spec[9] = Linear(3136, 100)
+    error = arch.analyze(spec).error
+    assert error.code == "in_features"
+    assert error.localized("ko") == "특징 576개를 받습니다: in_features를 576(으)로 바꾸세요."
+    assert error.localized("en") == error.message
