@@ -8,6 +8,7 @@ loaded only when this command runs.
 from __future__ import annotations
 
 import importlib
+import os
 import statistics
 import time
 from pathlib import Path
@@ -104,6 +105,8 @@ BENCHES = {"infer": bench_infer, "train": bench_train}
 def _page_benches() -> dict:
     """ui/bench_*.py modules (they may import streamlit, so they live outside cnndemo)."""
     found = {}
+    # AppTest runs pages outside a server; Streamlit's warnings about that are noise here
+    os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
     ui_dir = Path(__file__).resolve().parent.parent / "ui"
     for path in sorted(ui_dir.glob("bench_*.py")):
         module = importlib.import_module(f"ui.{path.stem}")
