@@ -32,10 +32,10 @@ def bench_losses() -> dict:
     t0 = time.perf_counter()
     at.selectbox(key="losses_preset").set_value("wrong").run()
     rerun = time.perf_counter() - t0
-    return {"page_first_run_s": round(first, 3), "page_rerun_s": round(rerun, 3),
-            "page_exception": bool(at.exception),
-            "gradient_sweep_s": round(_best(lambda: L.gradient_curves(logits, 3, zs)), 4),
-            "course_table_s": round(_best(L.course_table), 5)}
+    return {"losses_page_first_run_s": round(first, 3), "losses_page_rerun_s": round(rerun, 3),
+            "losses_page_exception": bool(at.exception),
+            "losses_gradient_sweep_s": round(_best(lambda: L.gradient_curves(logits, 3, zs)), 4),
+            "losses_course_table_s": round(_best(L.course_table), 5)}
 
 
 if __name__ == "__main__":

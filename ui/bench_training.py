@@ -5,7 +5,7 @@
 - time_to_90_fashion_s: the same recipe on all of Fashion-MNIST until 90% test accuracy;
 - seed_recipe_time_to_90_fashion_s: the course's recipe (Adam lr 0.001, batch 100, CNN B)
   through the course's loop (torchvision-style dataset with a per-image ToTensor, a
-  shuffling DataLoader with drop_last, evaluation after each epoch), to the same accuracy;
+  shuffling DataLoader, evaluation after each epoch), to the same accuracy;
 - draw_rerun_ms_p50_while_training: the Draw page's rerun time while two jobs train.
 Each training bench uses as many torch threads as one training job gets on this machine.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from cnndemo import data, jobs, train
+from cnndemo import bench, data, jobs, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,51 +59,18 @@ def time_to_90_fashion_s(max_epochs: int = 15) -> dict:
 
 
 def seed_recipe_time_to_90_fashion_s(max_epochs: int = 15) -> dict:
-    """The course's loop, as written in the notes (seed 002), on Fashion-MNIST."""
-    from PIL import Image
-    from torchvision import transforms
-
+    """The course's recipe (seed 002: CNN B, Adam lr 0.001, batch 100) through the course's
+    loop (`cnndemo.bench.seed_loop`), on Fashion-MNIST, until 90% test accuracy."""
     torch.set_num_threads(_threads())
     ds = data.load("fashion-mnist")
-    device = train.pick_device()
-
-    class CourseDataset(torch.utils.data.Dataset):  # what torchvision.datasets.FashionMNIST does
-        def __init__(self, x, y):
-            self.x, self.y, self.tf = x, y, transforms.ToTensor()
-
-        def __len__(self):
-            return len(self.y)
-
-        def __getitem__(self, i):
-            return self.tf(Image.fromarray(self.x[i].numpy(), mode="L")), int(self.y[i])
-
-    torch.manual_seed(777)
-    loader = torch.utils.data.DataLoader(CourseDataset(ds.train_x, ds.train_y), batch_size=100,
-                                         shuffle=True, drop_last=True)
-    test = torch.utils.data.DataLoader(CourseDataset(ds.test_x, ds.test_y), batch_size=1000)
-    model = train.make_model(train.TrainConfig(preset="course-b")).to(device)
-    criterion = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
-    t0, result = time.perf_counter(), None
-    for epoch in range(1, max_epochs + 1):
-        model.train()
-        for X, Y in loader:
-            X, Y = X.to(device), Y.to(device)
-            optimizer.zero_grad()
-            cost = criterion(model(X), Y)
-            cost.backward()
-            optimizer.step()
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for X, Y in test:
-                correct += (model(X.to(device)).argmax(1) == Y.to(device)).sum().item()
-        acc = correct / len(ds.test_y)
-        if acc >= 0.90:
-            result = {"seconds": round(time.perf_counter() - t0, 2), "epochs": epoch, "acc": acc}
-            break
-    return {"seed_recipe_time_to_90_fashion_s": result["seconds"] if result else None,
-            "seed_recipe_detail": result or {"reached": False, "epochs": max_epochs}}
+    model = train.make_model(train.TrainConfig(preset="course-b"))
+    run = bench.seed_loop(model, ds.train_x, ds.train_y, epochs=max_epochs, lr=0.001,
+                          batch_size=100, device=train.pick_device(), stop_at=0.90,
+                          test=(ds.test_x, ds.test_y))
+    reached = run["acc"] is not None and run["acc"] >= 0.90
+    detail = {"seconds": round(run["seconds"], 2), "epochs": run["epochs"], "acc": run["acc"]}
+    return {"seed_recipe_time_to_90_fashion_s": detail["seconds"] if reached else None,
+            "seed_recipe_detail": detail}
 
 
 def draw_rerun_ms_p50_while_training(reruns: int = 15) -> dict:
