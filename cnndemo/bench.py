@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from . import arch, checkpoints, data, train
 
 
-def _p50_ms(fn, repeats: int = 50, warmup: int = 5) -> float:
+def p50_ms(fn, repeats: int = 50, warmup: int = 5) -> float:
     for _ in range(warmup):
         fn()
     times = []
@@ -38,7 +38,7 @@ def bench_infer() -> dict:
         with torch.no_grad():
             model(x)
 
-    return {"infer_ms_p50": _p50_ms(once, repeats=200)}
+    return {"infer_ms_p50": p50_ms(once, repeats=200)}
 
 
 class _CourseStyleDataset(torch.utils.data.Dataset):

@@ -39,17 +39,8 @@ class ReceptiveField:
 
 
 @dataclass
-class Row:
-    """One line of the explorer's table."""
-    index: int
-    name: str
-    type: str
-    input_shape: tuple
-    output_shape: tuple
-    params: int
-    params_formula: str
-    size_formula: str | None
-    macs: int
+class Row(arch.LayerInfo):
+    """One line of the explorer's table: arch's numbers plus the explorer's own."""
     mult_adds: int
     rf: ReceptiveField | None
     activation_bytes: int
@@ -136,10 +127,8 @@ def explain(spec, input_shape=(1, 28, 28), batch=1) -> Report:
     rows = []
     for info in analysis.rows:
         layer = layers[info.index]
-        rows.append(Row(info.index, info.name, info.type, info.input_shape, info.output_shape,
-                        info.params, info.params_formula, info.size_formula, info.macs,
-                        mult_adds(info, layer), rfs[info.index],
-                        math.prod(info.output_shape) * BYTES_PER_FLOAT))
+        rows.append(Row(**vars(info), mult_adds=mult_adds(info, layer), rf=rfs[info.index],
+                        activation_bytes=math.prod(info.output_shape) * BYTES_PER_FLOAT))
     params = sum(r.params for r in rows)
     buffers = sum(_buffers(layers[r.index]) for r in rows)
     totals = Totals(params=params, trainable=params, buffers=buffers,

@@ -8,24 +8,13 @@ Targets on a 2-core CPU: predict <= 10 ms, page rerun <= 300 ms.
 """
 
 import base64
-import statistics
-import time
 from pathlib import Path
+
+from cnndemo.bench import p50_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "lessons" / "draw.py")
 DRAWING = ROOT / "tests" / "data" / "drawings" / "7_00.png"
-
-
-def _p50_ms(fn, repeats: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return round(statistics.median(times), 2)
 
 
 def predict_ms_p50(repeats: int = 100) -> dict:
@@ -39,7 +28,7 @@ def predict_ms_p50(repeats: int = 100) -> dict:
         return inference.run(loaded.model, image, loaded.spec, loaded.classes)
 
     assert once().prediction.top == 7
-    return {"predict_ms_p50": _p50_ms(once, repeats)}
+    return {"predict_ms_p50": p50_ms(once, repeats, warmup=3)}
 
 
 def draw_page_rerun_ms_p50(repeats: int = 10) -> dict:
@@ -51,7 +40,7 @@ def draw_page_rerun_ms_p50(repeats: int = 10) -> dict:
     at.run()
     if at.exception or [m.value for m in at.metric] != ["7"]:
         return {"draw_page_rerun_ms_p50": None, "draw_page_error": str(at.exception)}
-    return {"draw_page_rerun_ms_p50": _p50_ms(at.run, repeats, warmup=1)}
+    return {"draw_page_rerun_ms_p50": p50_ms(at.run, repeats, warmup=1)}
 
 
 def run() -> dict:
