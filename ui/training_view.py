@@ -69,7 +69,7 @@ def settings() -> tuple[train.TrainConfig | None, object]:
                             format_func=lambda k: tr(f"training.loss.{k}"))
         opt = c2.selectbox(tr("training.optimizer"), train.OPTIMIZERS, index=4,
                            key="training_optimizer", format_func=lambda k: tr(f"training.opt.{k}"))
-        lr = c3.number_input(tr("training.lr"), 0.0, 10.0, 0.001, step=0.0005, format="%.4f",
+        lr = c3.number_input(tr("training.lr"), 0.0, 10.0, 0.002, step=0.0005, format="%.4f",
                              key="training_lr")
         momentum = 0.9
         if opt == "momentum":
@@ -79,14 +79,16 @@ def settings() -> tuple[train.TrainConfig | None, object]:
         batch = c1.number_input(tr("training.batch"), 1, 60000, 64, step=16, key="training_batch")
         epochs = c2.number_input(tr("training.epochs"), 1, 100, 3, key="training_epochs")
         seed = c3.number_input(tr("training.seed"), 0, 2**31 - 1, 777, key="training_seed")
-        c4.markdown("<div style='height:2.1rem'></div>", unsafe_allow_html=True)
         augment = c4.toggle(tr("training.augment"), key="training_augment")
+        cosine = c4.toggle(tr("training.cosine"), value=True, key="training_cosine",
+                           help=tr("training.cosine_help"))
     spec = handoff["spec"] if choice == "handoff" else None
     shape = tuple(handoff.get("input_shape", (1, 28, 28))) if choice == "handoff" else (1, 28, 28)
     cfg = train.TrainConfig(dataset=name, preset="course-b" if spec else choice, spec=spec,
                             input_shape=shape, epochs=int(epochs), loss=loss, optimizer=opt,
                             lr=float(lr), momentum=float(momentum), batch_size=int(batch),
-                            seed=int(seed), train_subset=int(subset), augment=bool(augment))
+                            seed=int(seed), train_subset=int(subset), augment=bool(augment),
+                            schedule="cosine" if cosine else "constant")
     return cfg, ds
 
 

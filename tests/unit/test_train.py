@@ -106,3 +106,19 @@ def test_augmentation_keeps_shape_and_moves_pixels(digits):
 def test_pick_device_honours_override():
     assert train.pick_device("cpu").type == "cpu"
     assert train.pick_device().type in ("cpu", "cuda", "mps")
+
+
+def test_cosine_schedule_decays_the_rate_to_zero_over_the_run(digits):
+    c = cfg(schedule="cosine", lr=0.01, epochs=2, train_subset=200, test_subset=100)
+    seen = []
+    train.fit(train.make_model(c), digits, c, train.Callbacks(on_batch_end=seen.append))
+    rates = [b["lr"] for b in seen]
+    assert rates[0] == pytest.approx(0.01) and len(rates) == 8
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert rates[-1] < 0.01 * 0.05
+    constant = cfg(lr=0.01, train_subset=200, test_subset=100)
+    flat = []
+    train.fit(train.make_model(constant), digits, constant, train.Callbacks(on_batch_end=flat.append))
+    assert {b["lr"] for b in flat} == {0.01}
+    with pytest.raises(ValueError, match="Unknown schedule"):
+        cfg(schedule="step").validate()
