@@ -76,6 +76,7 @@ def cmd_train(a) -> int:
     cfg = train.TrainConfig(dataset=a.dataset, preset=a.preset, epochs=a.epochs, loss=a.loss,
                             optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size,
                             seed=a.seed, train_subset=a.train_subset, augment=a.augment,
+                            schedule=a.schedule,
                             device=a.device, threads=a.threads)
     try:
         cfg.validate(len(ds.train_y))
@@ -98,7 +99,8 @@ def cmd_train(a) -> int:
                                  ds.test_kind, acc, name=a.name or a.out.rsplit("/", 1)[-1][:-3],
                                  preset=a.preset, epochs=a.epochs, loss=a.loss,
                                  optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size,
-                                 seed=a.seed, augment=a.augment, classes=ds.classes,
+                                 seed=a.seed, augment=a.augment, schedule=a.schedule,
+                                 classes=ds.classes,
                                  samples_per_s=round(hist.samples_per_s, 1),
                                  device=hist.device)
     checkpoints.save(a.out, model, meta)
@@ -139,7 +141,7 @@ def cmd_bench(a) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .train import LOSSES, OPTIMIZERS
+    from .train import LOSSES, OPTIMIZERS, SCHEDULES
 
     ap = argparse.ArgumentParser(prog="python -m cnndemo", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -160,6 +162,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=777)
     t.add_argument("--train-subset", type=int)
     t.add_argument("--augment", action="store_true", help="random shifts and rotations")
+    t.add_argument("--schedule", default="constant", choices=SCHEDULES,
+                   help="cosine: decay the learning rate to 0 over the run")
     t.add_argument("--device")
     t.add_argument("--threads", type=int)
     t.add_argument("--name")

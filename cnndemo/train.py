@@ -155,14 +155,16 @@ def make_schedule(opt, kind: str, total_steps: int):
 
 
 def augment_batch(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Random shifts (up to 3 px), rotations (up to 15 degrees) and scaling, batch-wise."""
+    """Random shifts (up to 3 px), rotations (up to 15 degrees) and scaling, batch-wise.
+    Width and height scale separately, since hand-drawn digits come narrow and wide."""
     n = x.shape[0]
     r = lambda lo, hi: torch.rand(n, generator=gen, device=gen.device) * (hi - lo) + lo  # noqa: E731
     ang = r(-15, 15) * math.pi / 180
-    scale = r(0.85, 1.15)
+    sx, sy = r(0.8, 1.2), r(0.85, 1.15)
     tx, ty = r(-3 / 14, 3 / 14), r(-3 / 14, 3 / 14)
-    cos, sin = torch.cos(ang) / scale, torch.sin(ang) / scale
-    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    theta = torch.stack([torch.stack([cos / sx, -sin / sy, tx], 1),
+                         torch.stack([sin / sx, cos / sy, ty], 1)], 1)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
