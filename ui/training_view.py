@@ -79,7 +79,8 @@ def settings() -> tuple[train.TrainConfig | None, object]:
         batch = c1.number_input(tr("training.batch"), 1, 60000, 64, step=16, key="training_batch")
         epochs = c2.number_input(tr("training.epochs"), 1, 100, 3, key="training_epochs")
         seed = c3.number_input(tr("training.seed"), 0, 2**31 - 1, 777, key="training_seed")
-        augment = c4.toggle(tr("training.augment"), key="training_augment")
+        augment = c4.toggle(tr("training.augment"), key="training_augment",
+                            help=tr("training.augment_help"))
         cosine = c4.toggle(tr("training.cosine"), value=True, key="training_cosine",
                            help=tr("training.cosine_help"))
     spec = handoff["spec"] if choice == "handoff" else None
