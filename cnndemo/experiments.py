@@ -100,7 +100,8 @@ def check_settings(cfg: train.TrainConfig, n_train: int) -> list[tuple[str, dict
     analysis = arch.analyze(cfg.layers(), tuple(cfg.input_shape))
     if analysis.error is not None:
         e = analysis.error
-        problems.append(("training.err.arch", {"layer": e.layer_name, "why": e.message}))
+        problems.append(("training.err.arch", {"layer": e.layer_name, "why": e.message,
+                                               "spec_error": e}))
     elif not analysis.rows or analysis.rows[-1].output_shape[1:] != (10,):
         shape = list(analysis.rows[-1].output_shape) if analysis.rows else []
         problems.append(("training.err.outputs", {"shape": shape}))

@@ -15,7 +15,7 @@ import torch
 
 from cnndemo import arch, checkpoints, data, experiments, jobs, train
 from cnndemo import figures_training as F
-from ui.common import tr
+from ui.common import lang, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
@@ -105,6 +105,8 @@ def problems(cfg: train.TrainConfig, ds) -> bool:
     """Show why the settings cannot run; True if they cannot."""
     found = experiments.check_settings(cfg, len(ds.train_y))
     for key, fmt in found:
+        if "spec_error" in fmt:  # the layer's reason in the UI language
+            fmt = {**fmt, "why": fmt["spec_error"].localized(lang())}
         st.error(tr(key, **fmt))
     return bool(found)
 

@@ -81,6 +81,8 @@ def test_a_handoff_spec_that_does_not_fit_is_refused_in_korean():
     at.run()
     assert not at.exception
     assert any("28×28 이미지에 맞지 않습니다" in e.value for e in at.error)
+    # the layer's own reason is in Korean too, with the fix
+    assert any("in_features를" in e.value and "(으)로 바꾸세요" in e.value for e in at.error)
     assert at.button(key="training_start").disabled
 
 
