@@ -16,6 +16,10 @@ from cnndemo import checkpoints, i18n, train
 torch.set_num_threads(1)
 
 
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+KIND_KEYS = {"held out": "common.kind_held_out", "official test set": "common.kind_official"}
+
+
 def lang() -> str:
     value = st.session_state.get("lang", "en")
     return value if value in i18n.LANGS else "en"
@@ -85,9 +89,11 @@ def sidebar() -> None:
             try:
                 meta = active_model().meta
                 acc = meta.get("accuracy")
-                st.caption(tr("common.model_caption", dataset=meta.get("dataset", "?"),
+                st.caption(tr("common.model_caption", dataset=DATASET_TITLES.get(
+                                  meta.get("dataset"), meta.get("dataset", "?")),
                               acc=f"{acc:.2%}" if acc is not None else "?",
-                              n=f"{meta.get('n_test', 0):,}", kind=meta.get("test_kind", "")))
+                              n=f"{meta.get('n_test', 0):,}",
+                              kind=tr(KIND_KEYS.get(meta.get("test_kind"), "common.kind_test"))))
             except checkpoints.CheckpointError as e:
                 st.error(str(e))
         else:

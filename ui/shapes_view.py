@@ -176,7 +176,7 @@ def editor_rows(error: arch.SpecError | None) -> None:
     n = len(spec)
     for i, d in enumerate(spec):
         uid = d["uid"]
-        cols = st.columns([0.3, 1.4, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.4, 0.4, 0.4],
+        cols = st.columns([0.45, 1.4, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.4, 0.4, 0.4],
                           vertical_alignment="bottom")
         mark = " :red[:material/error:]" if error is not None and error.index == i else ""
         cols[0].markdown(f"**{i + 1}**{mark}")

@@ -7,8 +7,9 @@ from streamlit.testing.v1 import AppTest
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
-@pytest.mark.parametrize("lang,title", [("en", "cnndemo"), ("ko", "합성곱 신경망")])
-def test_app_runs_in_both_languages(lang, title):
+@pytest.mark.parametrize("lang,title,kind", [("en", "cnndemo", "held-out"),
+                                             ("ko", "합성곱 신경망", "따로 떼어 둔")])
+def test_app_runs_in_both_languages(lang, title, kind):
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["lang"] = lang
     at.run()
@@ -17,4 +18,4 @@ def test_app_runs_in_both_languages(lang, title):
     sidebar = " ".join(m.value for m in at.sidebar.caption)
     assert ("CPU" in sidebar) or ("CUDA" in sidebar) or ("MPS" in sidebar)
     assert at.sidebar.selectbox[0].value.endswith("digits.pt")
-    assert "98.30%" in sidebar  # the shipped model's held-out accuracy is shown
+    assert "98.30%" in sidebar and "MNIST" in sidebar and kind in sidebar  # the shipped model's held-out accuracy is shown
