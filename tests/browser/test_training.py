@@ -65,7 +65,7 @@ def test_train_save_and_pick_on_the_draw_page(app_server, browser_page, tmp_path
     wait_for_app(page)
     pick(page, "Active model", "browser-mlp (mnist")
     # the sidebar now describes the model just trained: its own held-out accuracy
-    assert f"Trained on mnist: {acc} on 1,000 held out" in page.locator(
+    assert f"Trained on MNIST: {acc} on 1,000 held-out images" in page.locator(
         "[data-testid='stSidebar']").inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
     page.screenshot(path=os.path.join(shots, "training_draw_pick.png"), full_page=True)
