@@ -12,8 +12,8 @@ def test_a_direct_link_opens_the_lesson_with_the_app_sidebar(app_server, browser
     page.locator("h1").filter(has_text=heading).wait_for()
     wait_for_app(page)
     sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("Active model").wait_for()           # the model picker from app.py
     assert sidebar.get_by_text("한국어").count() == 1       # the language switch from app.py
-    assert sidebar.get_by_text("Active model").count() == 1
     assert "Draw a digit" in sidebar.inner_text()          # navigation titles, not file names
     assert heading in page.locator("h1").first.inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
