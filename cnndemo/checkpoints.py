@@ -13,6 +13,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -148,7 +149,18 @@ def _short(e: Exception) -> str:
 
 
 def read_info(path) -> Info | None:
+    """A checkpoint's listing entry; re-read only when the file changes, since the sidebar
+    lists every checkpoint on every rerun of every page."""
     path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _read_info(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _read_info(path: Path, mtime_ns: int, size: int) -> Info | None:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         meta = blob["meta"]

@@ -46,6 +46,23 @@ def _finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all())
 
 
+def descend(opt: torch.optim.Optimizer, loss_at, steps: int, record) -> int | None:
+    """The loop every demo here shares: evaluate `loss_at(step)` at steps + 1 points with
+    `opt` stepping between them, hand each finite loss to `record(step, loss)`, and stop at
+    the first NaN/inf. Returns the step that diverged, or None."""
+    for step in range(steps + 1):
+        loss = loss_at(step)
+        if not _finite(loss):
+            return step
+        record(step, loss)
+        if step == steps:
+            break
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return None
+
+
 # --- 1. autograd, step by step ---------------------------------------------------------
 
 @dataclass
@@ -145,19 +162,14 @@ def fit_line(x, y, lr: float = 0.01, steps: int = 200, seed: int = 777) -> Regre
     model = nn.Linear(1, 1)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     ws, bs, losses = [], [], []
-    for step in range(steps + 1):
-        loss = nn.functional.mse_loss(model(x), y)
-        if not _finite(loss):
-            return RegressionRun(ws, bs, losses, diverged_at=step)
+
+    def record(step, loss):
         ws.append(model.weight.item())
         bs.append(model.bias.item())
         losses.append(loss.item())
-        if step == steps:
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return RegressionRun(ws, bs, losses, diverged_at=None)
+
+    diverged = descend(opt, lambda step: nn.functional.mse_loss(model(x), y), steps, record)
+    return RegressionRun(ws, bs, losses, diverged_at=diverged)
 
 
 def loss_surface(x, y, w_range, b_range, n: int = 60):
@@ -220,24 +232,17 @@ def train_perceptron(gate: str = "or", hidden: int = 0, lr: float = 0.1, steps: 
     grid_in = torch.from_numpy(np.stack([gx.ravel(), gy.ravel()], axis=1))
     keep = sorted(set(np.linspace(0, steps, snapshots + 1).round().astype(int).tolist()))
     losses, grids, weights, snap_steps = [], [], [], []
-    diverged = None
-    for step in range(steps + 1):
-        if step in keep:
+
+    def loss_at(step):
+        if step in keep:  # the decision boundary as it stands before this step
             with torch.no_grad():
                 grids.append(model(grid_in).view(grid_n, grid_n).numpy().copy())
                 first = model[0]
                 weights.append(first.weight[0].tolist() + [first.bias[0].item()])
             snap_steps.append(step)
-        loss = nn.functional.mse_loss(model(x), t)
-        if not _finite(loss):
-            diverged = step
-            break
-        losses.append(loss.item())
-        if step == steps:
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        return nn.functional.mse_loss(model(x), t)
+
+    diverged = descend(opt, loss_at, steps, lambda step, loss: losses.append(loss.item()))
     with torch.no_grad():
         out = model(x).view(-1)
     pred = torch.sign(out).tolist()

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnndemo.gradients import BadInput, check_lr, check_steps
+from cnndemo.gradients import BadInput, check_lr, check_steps, descend
 
 # --- 5. vanishing gradients --------------------------------------------------------------
 
@@ -164,18 +164,18 @@ def run_optimizer(name: str, surface_name: str, lr: float | None = None,
                      requires_grad=True)
     opt = make_optimizer(name, [p], lr)
     path, losses = [], []
-    for step in range(steps + 1):
+
+    def loss_at(step):
         loss = s.fn(p)
-        if not (torch.isfinite(loss) and torch.isfinite(p).all()):
-            return OptimizerPath(name, np.array(path).reshape(-1, 2), losses, step)
+        # a position that has overflowed counts as diverged even if f happens to be finite
+        return loss if torch.isfinite(p).all() else loss * float("nan")
+
+    def record(step, loss):
         path.append(p.detach().tolist())
         losses.append(loss.item())
-        if step == steps:
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return OptimizerPath(name, np.array(path), losses, None)
+
+    diverged = descend(opt, loss_at, steps, record)
+    return OptimizerPath(name, np.array(path).reshape(-1, 2), losses, diverged)
 
 
 def race(surface_name: str, names=tuple(OPTIMIZERS), lr: float | None = None,
