@@ -1,9 +1,9 @@
 """Convolution lab: the arithmetic of one conv layer, step by step, then on real images."""
 import streamlit as st
 
-from cnndemo import filters, ops
-from cnndemo import figures_conv as fc
-from ui import conv_view as view
+from cnndemo.lessons import filters, convolution as ops
+from cnndemo.figures import convolution as fc
+from ui import convolution as view
 from ui.common import show_code, tr
 
 PAGE = "convolution"

@@ -2,8 +2,8 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnndemo import inference, preprocess
-from ui import draw_view as V
+from cnndemo.core import inference, preprocess
+from ui import draw as V
 from ui.common import show_code, tr
 
 st.title(tr("draw.title"))

@@ -4,7 +4,7 @@ Six tabs; only the open tab runs (``on_change="rerun"``), so each rerun computes
 """
 import streamlit as st
 
-from ui import gradients_view as V
+from ui import gradients as V
 from ui.common import tr
 
 SECTIONS = [

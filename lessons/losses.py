@@ -1,8 +1,8 @@
 """Loss lab: softmax, entropy, cross-entropy vs MSE vs L1, and the losses of the real model."""
 import streamlit as st
 
-from cnndemo import losses as L
-from ui import losses_view as V
+from cnndemo.lessons import losses as L
+from ui import losses as V
 from ui.common import tr
 
 st.title(tr("losses.title"))

@@ -1,9 +1,9 @@
 """Pooling lab: max vs average pooling on a grid and on a real feature map, and the 3-D view."""
 import streamlit as st
 
-from cnndemo import filters, ops
-from ui import conv_view
-from ui import pool_view as view
+from cnndemo.lessons import filters, convolution as ops
+from ui import convolution as conv_view
+from ui import pooling as view
 from ui.common import show_code, tr
 
 PAGE = "pooling"

@@ -1,9 +1,10 @@
 """Layer shape explorer: build a network, see every shape, parameter count and formula."""
 import streamlit as st
 
-from cnndemo import arch, shapes
-from cnndemo.figures_shapes import volumes_figure
-from ui import shapes_view as V
+from cnndemo.core import arch
+from cnndemo.lessons import shapes
+from cnndemo.figures.shapes import volumes_figure
+from ui import shapes as V
 from ui.common import show_code, tr
 
 st.title(tr("shapes.title"))

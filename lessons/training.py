@@ -1,8 +1,10 @@
 """Training lab: short runs in background processes, live curves, fair comparisons, saves."""
 import streamlit as st
 
-from cnndemo import experiments, jobs, train
-from ui import training_view as V
+from cnndemo.lessons import experiments
+from cnndemo.jobs import manager as jobs
+from cnndemo.core import train
+from ui import training as V
 from ui.common import tr
 
 st.title(tr("training.title"))

@@ -8,7 +8,8 @@ import streamlit as st
 
 import torch
 
-from cnndemo import checkpoints, i18n, train
+from cnndemo.core import checkpoints, train
+from cnndemo import i18n
 
 # One thread per request: a class server answers many students at once, and two threads
 # per inference fight each other under load (a 1.4 ms prediction became 150 ms).

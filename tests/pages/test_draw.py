@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnndemo import checkpoints, data, inference, preprocess
+from cnndemo.core import checkpoints, data, inference, preprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAWINGS = ROOT / "tests" / "data" / "drawings"

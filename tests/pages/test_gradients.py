@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnndemo import gradients as G
-from cnndemo import gradients_optim as O
+from cnndemo.lessons import gradients as G
+from cnndemo.lessons import optimizers as O
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "lessons" / "gradients.py")

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnndemo import checkpoints, data, train
-from cnndemo import losses as L
+from cnndemo.core import checkpoints, data, train
+from cnndemo.lessons import losses as L
 
 PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "losses.py")
 TAB = {"softmax": 0, "compare": 1, "grad": 2, "entropy": 3, "model": 4}

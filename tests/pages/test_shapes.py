@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnndemo import arch
+from cnndemo.core import arch
 
 PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "shapes.py")
 

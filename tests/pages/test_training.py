@@ -4,7 +4,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cnndemo import jobs
+from cnndemo.jobs import manager as jobs
 
 PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "training.py")
 

@@ -1,0 +1,1 @@
+"""The command line: `python -m cnndemo presets|summary|train|evaluate|predict|bench`."""

@@ -1,0 +1,1 @@
+"""The machinery every lesson stands on: layer specs, data, training, checkpoints, inference."""

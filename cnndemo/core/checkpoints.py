@@ -1,0 +1,196 @@
+"""Checkpoints: weights plus everything needed to rebuild and describe the model.
+
+A checkpoint is a plain dict {"format", "state_dict", "meta"} where meta holds only
+strings, numbers, lists and dicts (the architecture spec among them, as in nanoGPT), so
+it loads with `torch.load(..., weights_only=True)`: a file cannot run code on load.
+Writes go to a temporary file that is renamed into place, so an interrupted save never
+leaves a half-written checkpoint behind.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from cnndemo.core import arch
+from cnndemo.core.data import DIGIT_CLASSES, FASHION_CLASSES, REPO
+
+FORMAT = "cnndemo-checkpoint-1"
+SHIPPED_DIR = REPO / "checkpoints"
+SHIPPED = {"mnist": SHIPPED_DIR / "digits.pt", "fashion-mnist": SHIPPED_DIR / "fashion.pt"}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used; the message names the file and the reason."""
+
+
+@dataclass
+class Loaded:
+    model: nn.Module
+    meta: dict
+    path: Path
+
+    @property
+    def spec(self) -> list:
+        return self.meta["spec"]
+
+    @property
+    def dataset(self) -> str:
+        return self.meta.get("dataset", "mnist")
+
+    @property
+    def classes(self) -> list:
+        return list(self.meta.get("classes") or (
+            DIGIT_CLASSES if self.dataset == "mnist" else FASHION_CLASSES))
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name") or self.path.stem
+
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.meta.get("input_shape", (1, 28, 28)))
+
+
+@dataclass
+class Info:
+    path: Path
+    name: str
+    dataset: str
+    accuracy: float | None
+    shipped: bool
+    created: str = ""
+
+    def label(self) -> str:
+        acc = f"{self.accuracy:.1%}" if self.accuracy is not None else "?"
+        return f"{self.name} ({self.dataset}, {acc})"
+
+
+def user_dir() -> Path:
+    return Path(os.environ.get("CNNDEMO_USER_CHECKPOINTS", REPO / "runs" / "checkpoints"))
+
+
+def shipped_path(dataset: str = "mnist") -> Path:
+    return SHIPPED[dataset]
+
+
+def is_shipped(path) -> bool:
+    return Path(path).resolve().parent == SHIPPED_DIR.resolve()
+
+
+def make_meta(spec, dataset, source, n_train, n_test, test_kind, accuracy, name="",
+              input_shape=(1, 28, 28), **extra) -> dict:
+    """The metadata every checkpoint carries."""
+    return {"name": name, "spec": arch.spec_to_dicts(spec) if spec and not isinstance(
+                spec[0], dict) else list(spec),
+            "input_shape": list(input_shape), "dataset": dataset, "source": source,
+            "n_train": int(n_train), "n_test": int(n_test), "test_kind": test_kind,
+            "accuracy": float(accuracy), "created": _dt.datetime.now().isoformat(timespec="seconds"),
+            "torch_version": str(torch.__version__), **extra}
+
+
+def save(path, model: nn.Module, meta: dict) -> Path:
+    path = Path(path)
+    if path.exists() and is_shipped(path) and os.environ.get("CNNDEMO_ALLOW_SHIPPED_WRITE") != "1":
+        raise CheckpointError(f"{path.name} is a shipped model and cannot be overwritten.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    blob = {"format": FORMAT, "state_dict": state, "meta": meta}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(blob, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def load(path) -> Loaded:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: the file does not exist.")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"{path.name}: refused to load, the file contains Python objects "
+                              f"that are not plain weights ({_short(e)}).") from None
+    except Exception as e:  # any other failure to unpickle means a damaged file
+        raise CheckpointError(f"{path.name}: the file is damaged or truncated and cannot be "
+                              f"read ({_short(e)}).") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name}: this is not a cnndemo checkpoint (it has no "
+                              "architecture metadata).")
+    meta = blob.get("meta") or {}
+    try:
+        model = arch.build(arch.spec_from_dicts(meta["spec"]))
+        model.load_state_dict(blob["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path.name}: the weights do not match the architecture "
+                              f"stored with them ({_short(e)}).") from None
+    model.eval()
+    return Loaded(model, meta, path)
+
+
+def _short(e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:160]
+
+
+def read_info(path) -> Info | None:
+    """A checkpoint's listing entry; re-read only when the file changes, since the sidebar
+    lists every checkpoint on every rerun of every page."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _read_info(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _read_info(path: Path, mtime_ns: int, size: int) -> Info | None:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        meta = blob["meta"]
+        return Info(path, meta.get("name") or path.stem, meta.get("dataset", "?"),
+                    meta.get("accuracy"), is_shipped(path), meta.get("created", ""))
+    except Exception:  # a broken file is simply not listed
+        return None
+
+
+def list_checkpoints() -> list[Info]:
+    """Shipped models first, then the class's own saves, newest first."""
+    shipped = [i for p in sorted(SHIPPED_DIR.glob("*.pt")) if (i := read_info(p))]
+    udir = user_dir()
+    own = [i for p in udir.glob("*.pt") if (i := read_info(p))] if udir.exists() else []
+    own.sort(key=lambda i: i.created, reverse=True)
+    return shipped + own
+
+
+def delete(path) -> None:
+    path = Path(path)
+    if is_shipped(path):
+        raise CheckpointError(f"{path.name} is a shipped model and cannot be deleted.")
+    path.unlink(missing_ok=True)
+
+
+def load_or_fallback(path, dataset: str = "mnist") -> tuple[Loaded, str | None]:
+    """Load `path`; on failure fall back to the shipped model and return the reason."""
+    if path:
+        try:
+            return load(path), None
+        except CheckpointError as e:
+            return load(shipped_path(dataset)), str(e)
+    return load(shipped_path(dataset)), None

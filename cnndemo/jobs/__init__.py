@@ -1,0 +1,1 @@
+"""Background training jobs: a manager in the server, workers in their own processes."""

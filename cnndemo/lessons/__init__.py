@@ -1,0 +1,1 @@
+"""One module per lesson concept: the numbers a lesson page shows, computed with real PyTorch."""

@@ -1,0 +1,48 @@
+"""The conv/pool figures print the right numbers and outline the right cells."""
+import numpy as np
+import pytest
+
+from cnndemo.figures import convolution as fc
+from cnndemo.lessons import filters, convolution as ops
+
+
+def _rows(text):
+    return [list(r) for r in text]
+
+
+def test_number_grid_prints_every_value_and_outlines_the_window():
+    fig = fc.number_grid([[1, 2], [3, 4.5]], "t", highlight=[(0, 1)], winners=[(1, 0)])
+    assert _rows(fig.data[0].text) == [["1.00", "2.00"], ["3.00", "4.50"]]  # one format per grid
+    boxes = [(s.line.color, s.x0 + 0.5, s.y0 + 0.5) for s in fig.layout.shapes]
+    assert boxes == [(fc.WINDOW, 1, 0), (fc.WINNER, 0, 1)]
+    assert _rows(fc.number_grid(np.eye(2)).data[0].text) == [["1", "0"], ["0", "1"]]
+
+
+def test_padding_cells_are_grey_and_framed():
+    res = ops.conv2d(np.ones((2, 2)), np.ones((3, 3)), padding=1)
+    fig = fc.number_grid(res.padded[0], pad=1)
+    z = np.array(fig.data[0].z, dtype=float)
+    assert np.isnan(z[0]).all() and np.isnan(z[:, -1]).all() and not np.isnan(z[1:3, 1:3]).any()
+    frame = fig.layout.shapes[-1]
+    assert (frame.x0, frame.x1, frame.line.dash) == (0.5, 2.5, "dash")
+
+
+def test_step_figure_animates_every_window_and_fills_the_output():
+    res = ops.conv2d([[1, 2, 3], [2, 1, 0], [3, 0, 1]], [[1, 0], [1, 0]], bias=5)
+    fig = fc.step_figure(res, 2, animate=True)
+    assert len(fig.frames) == 4
+    assert _rows(fig.frames[0].data[0].text) == [["8", ""], ["", ""]]
+    assert _rows(fig.frames[-1].data[0].text) == [["8", "8"], ["10", "6"]]
+    window = [(s.y0 + 0.5, s.x0 + 0.5) for s in fig.layout.shapes if s.xref == "x"]
+    assert window == [(1, 0), (1, 1), (2, 0), (2, 1)]  # step 2 = output (1, 0)
+
+
+def test_maps_row_and_volume_boxes():
+    maps = filters.apply_all(np.eye(6), ["identity", "blur"])
+    fig = fc.maps_row(maps, cols=2)
+    assert [a.text for a in fig.layout.annotations] == ["identity", "blur"]
+    vol = fc.volume_boxes([("input", (1, 28, 28)), ("pool", (32, 14, 14))])
+    meshes = [d for d in vol.data if d.type == "mesh3d"]
+    assert "32 × 14 × 14" in meshes[1].hovertext
+    assert max(meshes[1].x) - min(meshes[1].x) == pytest.approx(32 * 0.25)  # channels to scale
+    assert max(meshes[1].z) - min(meshes[1].z) == 14

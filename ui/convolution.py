@@ -1,0 +1,165 @@
+"""Streamlit rendering helpers for the convolution page (and the pooling page's shared bits)."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnndemo.core import checkpoints, data
+from cnndemo.lessons import filters, convolution as ops
+from cnndemo.figures import convolution as fc
+from ui.common import digits_model, tr
+
+PLOT = {"displayModeBar": False}
+
+
+def big(text: str, size: float = 1.35) -> None:
+    """A line of arithmetic, large enough for the back row."""
+    st.markdown(f"<div style='font-size:{size}em;font-family:monospace;"
+                f"padding:0.2em 0'>{text}</div>", unsafe_allow_html=True)
+
+
+def show_error(e: ops.OpsError, page: str) -> None:
+    params = {**e.params, "formula": e.formula or ""}
+    st.error(tr(f"{page}.err_{e.code}", **params))
+
+
+def read_grid(key: str, page: str, what: str, max_size: int = 12) -> np.ndarray | None:
+    try:
+        return ops.parse_grid(st.session_state[key], max_size, max_size, name=what)
+    except ops.OpsError as e:
+        show_error(e, page)
+        return None
+
+
+def apply_preset(prefix: str, preset: dict) -> None:
+    for field, value in preset.items():
+        st.session_state[f"{prefix}_{field}"] = value
+
+
+def size_lines(res: ops.Result, page: str) -> None:
+    big(f"{tr(page + '.out_h')}: {res.size_h.formula}")
+    big(f"{tr(page + '.out_w')}: {res.size_w.formula}")
+    if res.size_h.ceil_adjusted or res.size_w.ceil_adjusted:
+        st.caption(tr(page + ".ceil_note"))
+
+
+def step_through(res: ops.Result, page: str, fmt: str = ".2f") -> None:
+    n = len(res.steps)
+    st.session_state[f"{page}_step"] = min(st.session_state.get(f"{page}_step", 0), n - 1)
+    idx = st.slider(tr(page + ".step"), 0, n - 1, key=f"{page}_step",
+                    format="%d", help=tr(page + ".step_help")) if n > 1 else 0
+    st_ = res.steps[idx]
+    big(tr(page + ".step_pos", row=st_.row, col=st_.col, n=idx + 1, total=n), 1.1)
+    fig = fc.step_figure(res, idx, fmt, (tr(page + ".padded_input"), tr(page + ".output")),
+                         animate=True, play_label=tr(page + ".play"))
+    st.plotly_chart(fig, config=PLOT, key=f"{page}_step_fig")
+    big(st_.expression(fmt), 1.4 if len(st_.cells) <= 9 else 1.05)
+
+
+def stacking(x: np.ndarray, k: np.ndarray, bias: float) -> None:
+    keep = st.toggle(tr("convolution.stack_keep"), key="convolution_stack_keep")
+    pad = (k.shape[0] - 1) // 2 if keep else 0
+    maps = ops.stack(x, k, times=4 if keep else 12, padding=pad, bias=bias)
+    st.markdown(" → ".join(f"**{m.shape[0]}×{m.shape[1]}**" for m in maps))
+    cols = st.columns(len(maps))
+    for i, (col, m) in enumerate(zip(cols, maps)):
+        title = tr("convolution.input") if i == 0 else tr("convolution.after_n", n=i)
+        col.plotly_chart(fc.number_grid(m, title, width=260), config=PLOT,
+                         key=f"convolution_stack_{i}")
+
+
+def channels() -> None:
+    """One 3-channel kernel on a 3-channel input: three partial maps added into one."""
+    x, w0 = filters.CHANNEL_X, filters.CHANNEL_W
+    partial = [ops.conv2d(x[c], w0[c], trace=False).output for c in range(3)]
+    for c, name in enumerate(("R", "G", "B")):
+        cols = st.columns([3, 1, 3, 1, 3], vertical_alignment="center")
+        cols[0].plotly_chart(fc.number_grid(x[c], tr("convolution.ch_in", c=name), width=240),
+                             config=PLOT, key=f"convolution_ch_x{c}")
+        cols[1].markdown("## ⊛")
+        cols[2].plotly_chart(fc.number_grid(w0[c], tr("convolution.ch_k", c=name), width=160),
+                             config=PLOT, key=f"convolution_ch_w{c}")
+        cols[3].markdown("## =")
+        cols[4].plotly_chart(fc.number_grid(partial[c], tr("convolution.ch_part", c=name),
+                                            width=220), config=PLOT, key=f"convolution_ch_p{c}")
+    total = ops.conv2d(x, w0, trace=False).output
+    cols = st.columns([3, 1, 3, 1, 3], vertical_alignment="center")
+    cols[0].markdown(f"## {tr('convolution.ch_sum')}")
+    cols[4].plotly_chart(fc.number_grid(total, tr("convolution.ch_total"), width=220),
+                         config=PLOT, key="convolution_ch_total")
+    n_out = st.slider(tr("convolution.ch_n"), 1, 64, 2, key="convolution_ch_n")
+    k = w0.shape[-1]
+    outs = ops.conv2d_multi(x, np.broadcast_to(w0, (n_out, *w0.shape)))
+    big(tr("convolution.ch_out_shape", n=n_out, h=outs.shape[1], w=outs.shape[2]), 1.2)
+    big(tr("convolution.ch_weights", n=n_out, k=k, total=n_out * 3 * k * k + n_out), 1.2)
+
+
+def why_conv() -> None:
+    x, xs = filters.x_image(), filters.x_image(shift=1)
+    both, ink = filters.ink_overlap(x, xs)
+    a = ops.conv2d(x, filters.DIAGONAL / 9, trace=False).output
+    b = ops.conv2d(xs, filters.DIAGONAL / 9, trace=False).output
+    cols = st.columns(2)
+    cols[0].plotly_chart(fc.number_grid(x, tr("convolution.why_x"), width=330), config=PLOT,
+                         key="convolution_why_x")
+    cols[1].plotly_chart(fc.number_grid(xs, tr("convolution.why_xs"), width=330), config=PLOT,
+                         key="convolution_why_xs")
+    big(tr("convolution.why_overlap", both=both, ink=ink), 1.2)
+    cols = st.columns(2)
+    cols[0].plotly_chart(fc.number_grid(a, tr("convolution.why_map"), width=330), config=PLOT,
+                         key="convolution_why_a")
+    cols[1].plotly_chart(fc.number_grid(b, tr("convolution.why_map_s"), width=330), config=PLOT,
+                         key="convolution_why_b")
+    same = bool(np.allclose(a[:, :-1], b[:, 1:]))
+    big(tr("convolution.why_shifted" if same else "convolution.why_not_shifted"), 1.2)
+
+
+def pick_image(page: str) -> tuple[np.ndarray | None, str]:
+    """The student's last drawing, else a real held-out digit chosen by number."""
+    drawing = st.session_state.get("last_drawing")
+    options = ["drawing", "dataset"] if drawing is not None else ["dataset"]
+    labels = {o: tr(f"{page}.img_{o}") for o in options}
+    src = st.radio(tr(page + ".img_src"), options, horizontal=True, key=f"{page}_img_src",
+                   format_func=labels.get)
+    if src == "drawing":
+        return np.asarray(drawing, dtype=np.float32), tr(page + ".img_drawing")
+    try:
+        ds = data.load("mnist")
+    except data.DataUnavailable as e:
+        st.error(tr(page + ".err_data", reason=str(e)))
+        return None, ""
+    i = st.number_input(tr(page + ".img_index", n=len(ds.test_y) - 1), 0, len(ds.test_y) - 1, 0,
+                        key=f"{page}_img_index")
+    img = ds.test_x[int(i)].numpy().astype(np.float32) / 255.0
+    return img, tr(page + ".img_caption", i=int(i), label=int(ds.test_y[int(i)]),
+                   source=ds.describe())
+
+
+def real_filters(custom: np.ndarray | None) -> None:
+    img, caption = pick_image("convolution")
+    if img is None:
+        return
+    st.caption(caption)
+    if custom is not None and (custom.shape[0] % 2 == 0 or custom.shape[1] % 2 == 0):
+        custom = None  # an even kernel cannot keep the size centred; skip it here
+    maps = {"input": img, **filters.apply_all(img, custom=custom)}
+    titles = {k: tr(f"convolution.f_{k}") for k in maps}
+    st.markdown(f"#### {tr('convolution.handcrafted')}")
+    st.plotly_chart(fc.maps_row({titles[k]: v for k, v in maps.items()}, cols=5),
+                    config=PLOT, key="convolution_hand")
+    st.markdown(f"#### {tr('convolution.learned')}")
+    try:
+        loaded = digits_model()
+        fl = filters.first_layer(loaded.model, img)
+    except (checkpoints.CheckpointError, ValueError, FileNotFoundError) as e:
+        st.error(tr("convolution.err_model", reason=str(e)))
+        return
+    n = min(8, fl.weights.shape[0])
+    st.caption(tr("convolution.learned_caption", model=loaded.name, layer=fl.name,
+                  n=fl.weights.shape[0], shown=n))
+    kernels = {f"#{i}": fl.weights[i, 0] for i in range(n)}
+    st.plotly_chart(fc.maps_row(kernels, cols=8, height_per_row=150, colorscale="RdBu", zmid=0.0),
+                    config=PLOT, key="convolution_learned_k")
+    fmaps = {f"#{i}": fl.maps[i] for i in range(n)}
+    st.plotly_chart(fc.maps_row(fmaps, cols=8, height_per_row=150), config=PLOT,
+                    key="convolution_learned_maps")

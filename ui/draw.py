@@ -1,0 +1,166 @@
+"""Streamlit helpers for the Draw page: state, input reading and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cnndemo.core import checkpoints, data, inference, preprocess
+from cnndemo.figures import draw as figures_draw
+from ui.common import active_model, digits_model, tr
+
+CANVAS_PX = 280
+
+
+def init_state() -> None:
+    st.session_state.setdefault("draw_canvas_n", 0)
+    st.session_state.setdefault("draw_source", None)  # None, or {"index": i, "label": y} of a real digit
+
+
+def canvas_key() -> str:
+    """Changing the key remounts the canvas empty: that is how Clear works."""
+    return f"draw_canvas_{st.session_state['draw_canvas_n']}"
+
+
+def clear() -> None:
+    st.session_state["draw_canvas_n"] += 1
+    st.session_state["draw_source"] = None
+    st.session_state.pop("last_drawing", None)
+
+
+def pick_random() -> None:
+    """Put a random held-out MNIST digit on the page (and empty the canvas)."""
+    try:
+        ds = data.load("mnist")
+    except data.DataUnavailable as e:
+        st.session_state["draw_data_error"] = str(e)
+        return
+    i = int(np.random.default_rng().integers(len(ds.test_y)))
+    st.session_state["draw_canvas_n"] += 1
+    st.session_state["draw_source"] = {"index": i, "label": int(ds.test_y[i])}
+
+
+def model_or_stop() -> checkpoints.Loaded:
+    """The digits model to use; a clear message (and nothing else) if none can be loaded."""
+    try:
+        loaded = digits_model()
+        active = active_model()
+    except checkpoints.CheckpointError as e:
+        st.error(tr("draw.no_model", reason=str(e)))
+        st.stop()
+    if active.path != loaded.path:
+        st.info(tr("draw.not_digits", name=active.name, dataset=active.dataset))
+    return loaded
+
+
+@dataclass
+class Input:
+    image: np.ndarray | None = None  # the 28x28 the model receives
+    caption: str = ""
+    message: str = ""  # why there is no image
+    kind: str = "info"  # how to show the message: info / warning / error
+
+
+def read_input(canvas) -> Input:
+    """The drawing if there is one, else the chosen real digit, else a message."""
+    objects = (canvas.json_data or {}).get("objects") or []
+    pixels = canvas.image_data if objects else None
+    if pixels is not None:
+        st.session_state["draw_source"] = None  # drawing takes over from the real digit
+        try:
+            prepared = preprocess.preprocess(pixels)
+        except preprocess.TooSmall:
+            return Input(message=tr("draw.too_small"), kind="warning")
+        except preprocess.BlankDrawing:
+            return Input(message=tr("draw.empty"))
+        except preprocess.DrawingError as e:
+            return Input(message=tr("draw.bad_drawing", reason=str(e)), kind="error")
+        return Input(prepared.image, tr("draw.sees_caption"))
+    err = st.session_state.pop("draw_data_error", None)
+    if err:
+        return Input(message=tr("draw.data_missing", reason=err), kind="error")
+    src = st.session_state.get("draw_source")
+    if src:
+        ds = data.load("mnist")
+        prepared = preprocess.preprocess(ds.test_x[src["index"]].numpy())
+        return Input(prepared.image, tr("draw.real_caption", index=src["index"], label=src["label"]))
+    return Input(message=tr("draw.empty"))
+
+
+def render_seen(inp: Input) -> None:
+    """The 28x28 the model receives, blown up with crisp pixels."""
+    st.markdown(f"#### {tr('draw.sees')}")
+    image = inp.image if inp.image is not None else np.zeros((28, 28), np.float32)
+    st.image(figures_draw.upscale(image, 8), width=224)
+    if inp.image is not None:
+        st.caption(inp.caption)
+
+
+def render_verdict(result: inference.Result) -> None:
+    pred = result.prediction
+    st.metric(tr("draw.predicted"), pred.label, help=tr("draw.predicted_help"))
+    if pred.unsure:
+        st.warning(tr("draw.unsure", p=f"{pred.confidence:.0%}"))
+    else:
+        st.caption(tr("draw.confidence", p=f"{pred.confidence:.1%}"))
+
+
+def render_probs(result: inference.Result) -> None:
+    pred = result.prediction
+    fig = figures_draw.probs_figure(pred.probs, pred.classes, pred.top, tr("draw.probs_axis"))
+    st.plotly_chart(fig, key="draw_probs", config={"displayModeBar": False})
+
+
+def render_trail(result: inference.Result) -> None:
+    trail = " → ".join(inference.format_shape(s) for s in result.shape_trail())
+    st.markdown(f"**{tr('draw.trail')}**")
+    st.code(trail, language=None, wrap_lines=True)
+
+
+def _layer_label(layer: inference.LayerOutput) -> str:
+    return tr("draw.layer_option", index=layer.index, name=layer.name, shape=inference.format_shape(layer.shape))
+
+
+def render_overview(result: inference.Result) -> None:
+    """Every image-shaped layer output at a glance, labelled with its shape."""
+    maps = [layer for layer in result.layers if layer.is_map]
+    per_row = 3
+    for start in range(0, len(maps), per_row):
+        cols = st.columns(per_row)
+        for col, layer in zip(cols, maps[start : start + per_row]):
+            with col:
+                st.image(figures_draw.montage_image(layer.values, cols=8, target_px=360), width="stretch")
+                st.caption(f"{layer.index}: {layer.name} · `{inference.format_shape(layer.shape)}`")
+
+
+def render_layer(model, result: inference.Result) -> None:
+    """One layer in detail; a conv layer's kernels beside the maps they produce."""
+    layers = result.layers
+    index = st.selectbox(
+        tr("draw.layer"), [layer.index for layer in layers], key="draw_layer",
+        format_func=lambda i: _layer_label(layers[i]),
+    )
+    layer = layers[index]
+    shape = inference.format_shape(layer.shape)
+    if not layer.is_map:
+        st.markdown(tr("draw.vector", shape=shape, n=layer.values.size))
+        st.plotly_chart(figures_draw.vector_figure(layer.values), key="draw_vector")
+        return
+    if layer.kind != "Conv2d":
+        st.markdown(tr("draw.maps", shape=shape))
+        st.plotly_chart(figures_draw.maps_figure(layer.values, width_px=700), key="draw_maps")
+        return
+    kernels = inference.conv_kernels(model, index)
+    c_in = 0
+    if kernels.shape[1] > 1:
+        c_in = st.slider(tr("draw.kernels_input"), 0, kernels.shape[1] - 1, 0, key=f"draw_kernel_in_{index}")
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(tr("draw.kernels", k=kernels.shape[-1], c=c_in))
+        st.plotly_chart(figures_draw.maps_figure(kernels[:, c_in], symmetric=True, width_px=300), key="draw_kernels")
+    with right:
+        st.markdown(tr("draw.maps", shape=shape))
+        st.plotly_chart(figures_draw.maps_figure(layer.values), key="draw_maps")
+    st.caption(tr("draw.kernels_note"))
