@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh test
 export CNNDEMO_OFFLINE="${CNNDEMO_OFFLINE:-1}"
+echo "ruff check (pyproject.toml's rule set)"
+.venv/bin/ruff check .
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnndemo.lessons import filters, convolution as ops
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -50,7 +50,7 @@ def seed_loop(model, x_uint8, y, epochs=1, lr=1e-3, batch_size=100, device="cpu"
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.to(device).train()
     seen, t0, acc, epoch = 0, time.perf_counter(), None, 0
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, epochs + 1):  # noqa: B007 (the last epoch is returned)
         for xb, yb in loader:
             xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()

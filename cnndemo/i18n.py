@@ -7,7 +7,7 @@ back to English, and a missing key shows the key itself, so a gap is visible, ne
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LANGS = ("en", "ko")
@@ -15,7 +15,7 @@ LANG_NAMES = {"en": "English", "ko": "한국어"}
 LOCALES = Path(__file__).resolve().parent / "locales"
 
 
-@lru_cache(maxsize=None)
+@cache
 def strings(lang: str) -> dict:
     merged: dict = {}
     for path in sorted((LOCALES / lang).glob("*.json")):

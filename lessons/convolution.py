@@ -1,8 +1,9 @@
 """Convolution lab: the arithmetic of one conv layer, step by step, then on real images."""
 import streamlit as st
 
-from cnndemo.lessons import filters, convolution as ops
 from cnndemo.figures import convolution as fc
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 from ui import convolution as view
 from ui.common import show_code, tr
 

@@ -21,7 +21,7 @@ st.markdown(tr("gradients.intro"))
 
 tabs = st.tabs([tr(f"gradients.tab.{name}") for name, _ in SECTIONS], key="gradients_tab",
                on_change="rerun")
-for tab, (name, render) in zip(tabs, SECTIONS):
+for tab, (_name, render) in zip(tabs, SECTIONS):
     if tab.open is not False:
         with tab:
             render()

@@ -3,8 +3,10 @@ import streamlit as st
 
 from ui.common import tr
 
-LESSONS = [("draw", ":material/draw:"), ("convolution", ":material/grid_on:"), ("pooling", ":material/view_in_ar:"), ("shapes", ":material/straighten:"),
-           ("losses", ":material/trending_down:"), ("gradients", ":material/landscape:"), ("training", ":material/model_training:")]
+LESSONS = [("draw", ":material/draw:"), ("convolution", ":material/grid_on:"),
+           ("pooling", ":material/view_in_ar:"), ("shapes", ":material/straighten:"),
+           ("losses", ":material/trending_down:"), ("gradients", ":material/landscape:"),
+           ("training", ":material/model_training:")]
 
 st.title(tr("home.title"))
 st.markdown(tr("home.intro"))

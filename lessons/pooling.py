@@ -1,7 +1,8 @@
 """Pooling lab: max vs average pooling on a grid and on a real feature map, and the 3-D view."""
 import streamlit as st
 
-from cnndemo.lessons import filters, convolution as ops
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 from ui import convolution as conv_view
 from ui import pooling as view
 from ui.common import show_code, tr

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from cnndemo.core import arch
-from cnndemo.lessons import shapes
 from cnndemo.figures.shapes import volumes_figure
+from cnndemo.lessons import shapes
 from ui import shapes as V
 from ui.common import show_code, tr
 

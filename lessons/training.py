@@ -1,9 +1,9 @@
 """Training lab: short runs in background processes, live curves, fair comparisons, saves."""
 import streamlit as st
 
-from cnndemo.lessons import experiments
-from cnndemo.jobs import manager as jobs
 from cnndemo.core import train
+from cnndemo.jobs import manager as jobs
+from cnndemo.lessons import experiments
 from ui import training as V
 from ui.common import tr
 

@@ -33,7 +33,8 @@ def app_server():
     """`streamlit run app.py` headless on a free localhost port; yields the base URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(Path(tempfile.gettempdir()) / f"cnndemo-streamlit-{port}.log", "w")
+    log = open(  # noqa: SIM115 (open for the server's whole life, closed below)
+        Path(tempfile.gettempdir()) / f"cnndemo-streamlit-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",

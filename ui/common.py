@@ -5,11 +5,10 @@ import inspect
 from pathlib import Path
 
 import streamlit as st
-
 import torch
 
-from cnndemo.core import checkpoints, train
 from cnndemo import i18n
+from cnndemo.core import checkpoints, train
 
 # One thread per request: a class server answers many students at once, and two threads
 # per inference fight each other under load (a 1.4 ms prediction became 150 ms).

@@ -5,8 +5,9 @@ import numpy as np
 import streamlit as st
 
 from cnndemo.core import checkpoints, data
-from cnndemo.lessons import filters, convolution as ops
 from cnndemo.figures import convolution as fc
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 from ui.common import digits_model, tr
 
 PLOT = {"displayModeBar": False}

@@ -5,8 +5,9 @@ import numpy as np
 import streamlit as st
 
 from cnndemo.core import arch, checkpoints
-from cnndemo.lessons import filters, convolution as ops
 from cnndemo.figures import convolution as fc
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 from ui.common import active_model, digits_model, tr
 from ui.convolution import PLOT, big, pick_image, show_error
 

@@ -7,6 +7,7 @@ adding, removing and moving layers never mixes up the widgets of two layers.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -313,8 +314,6 @@ def render_handoff(report: shapes.Report) -> None:
     if clicked:
         handoff(report)
         if TRAINING_PAGE.exists():
-            try:
+            with contextlib.suppress(st.errors.StreamlitAPIException):
                 st.switch_page("lessons/training.py")
-            except st.errors.StreamlitAPIException:
-                pass
         st.success(tr("shapes.handoff_kept"))

@@ -14,9 +14,9 @@ import streamlit as st
 import torch
 
 from cnndemo.core import arch, checkpoints, data, train
-from cnndemo.lessons import experiments
-from cnndemo.jobs import manager as jobs
 from cnndemo.figures import training as F
+from cnndemo.jobs import manager as jobs
+from cnndemo.lessons import experiments
 from ui.common import lang, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]

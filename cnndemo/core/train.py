@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -88,7 +88,7 @@ class TrainConfig:
 
 
 class Diverged(RuntimeError):
-    def __init__(self, epoch: int, batch: int, history: "History"):
+    def __init__(self, epoch: int, batch: int, history: History):
         self.epoch, self.batch, self.history = epoch, batch, history
         super().__init__(f"Training diverged at epoch {epoch}, batch {batch}: the loss became "
                          "NaN or infinite. Try a smaller learning rate.")

@@ -34,8 +34,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnndemo.jobs import worker as job_worker
-from cnndemo.jobs.worker import (  # the job states, re-exported for pages and tests
-    CRASHED, DIVERGED, DONE, FAILED, FINISHED, QUEUED, RUNNING, STOPPED)
+from cnndemo.jobs.worker import (  # noqa: F401 (the job states, re-exported for pages and tests)
+    CRASHED,
+    DIVERGED,
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+)
 
 
 @dataclass
@@ -249,7 +257,7 @@ class JobManager:
     def pump(self) -> None:
         """One round: read progress, detect dead workers, start queued jobs, sweep."""
         with self._lock:
-            for job_id, (proc, conn, stop_ev) in list(self._procs.items()):
+            for job_id, (proc, conn, _stop_ev) in list(self._procs.items()):
                 job = self._jobs[job_id]
                 self._drain(job, conn)
                 if not proc.is_alive():

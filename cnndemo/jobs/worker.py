@@ -7,6 +7,7 @@ cross the pipe, never tensors, so the server process needs no shared memory with
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -55,10 +56,8 @@ def _fraction(info: dict, cfg) -> float | None:
 
 
 def main(runs, conn, stop_ev, threads, workdir, with_results) -> None:
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         os.nice(5)  # students' pages come first
-    except (AttributeError, OSError):
-        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server is the server's
     state = DONE
     err = None
@@ -80,7 +79,7 @@ def main(runs, conn, stop_ev, threads, workdir, with_results) -> None:
             ds = data.load(cfg.dataset)
             last, last_test = [0.0], [time.time()]
 
-            def on_batch(info, i=i, cfg=cfg, model=model, ds=ds):
+            def on_batch(info, i=i, cfg=cfg, model=model, ds=ds, last=last, last_test=last_test):
                 info = _plain(info)
                 now = time.time()
                 if now - last_test[0] >= LIVE_TEST_INTERVAL_S:

@@ -18,4 +18,5 @@ def test_app_runs_in_both_languages(lang, title, kind):
     sidebar = " ".join(m.value for m in at.sidebar.caption)
     assert ("CPU" in sidebar) or ("CUDA" in sidebar) or ("MPS" in sidebar)
     assert at.sidebar.selectbox[0].value.endswith("digits.pt")
-    assert "98.30%" in sidebar and "MNIST" in sidebar and kind in sidebar  # the shipped model's held-out accuracy is shown
+    # the shipped model's held-out accuracy is shown
+    assert "98.30%" in sidebar and "MNIST" in sidebar and kind in sidebar

@@ -5,8 +5,20 @@ import pytest
 import torch
 
 from cnndemo.core import arch
-from cnndemo.core.arch import (AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, LeakyReLU, Linear,
-                          MaxPool2d, ReLU, Sigmoid, SpecError, Tanh)
+from cnndemo.core.arch import (
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    SpecError,
+    Tanh,
+)
 
 
 def real_shapes(spec, input_shape, batch=2):

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnndemo.core import arch, checkpoints, inference, preprocess
 from cnndemo.cli import predict as predict_cli
+from cnndemo.core import arch, checkpoints, inference, preprocess
 
 DRAWINGS = Path(__file__).resolve().parents[2] / "data" / "drawings"
 SMALL = [

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from cnndemo.figures import convolution as fc
-from cnndemo.lessons import filters, convolution as ops
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 
 
 def _rows(text):

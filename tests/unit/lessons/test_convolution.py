@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnndemo.lessons import filters, convolution as ops
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 
 torch.set_num_threads(1)
 

@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnndemo.lessons import filters, convolution as ops
+from cnndemo.lessons import convolution as ops
+from cnndemo.lessons import filters
 
 torch.set_num_threads(1)
 

@@ -149,7 +149,7 @@ def digits():
 
 def test_digit_batch_is_real_digits(digits):
     x, y = digits
-    assert x.shape == (128, 1, 28, 28) and 0 <= float(x.min()) and float(x.max()) <= 1
+    assert x.shape == (128, 1, 28, 28) and float(x.min()) >= 0 and float(x.max()) <= 1
     assert len(set(y.tolist())) == 10
 
 

@@ -219,8 +219,8 @@ def _measured_extent(spec, input_shape, rf, out_shape):
             nn.init.zeros_(module.bias)
         modules.append(module.double())
     _, h, w = input_shape
-    rows = [i for i in range(out_shape[2]) if 0 <= rf.window(i)[0] and rf.window(i)[1] < h]
-    cols = [j for j in range(out_shape[3]) if 0 <= rf.window(j)[0] and rf.window(j)[1] < w]
+    rows = [i for i in range(out_shape[2]) if rf.window(i)[0] >= 0 and rf.window(i)[1] < h]
+    cols = [j for j in range(out_shape[3]) if rf.window(j)[0] >= 0 and rf.window(j)[1] < w]
     if not rows or not cols:
         return None
     x = torch.full((1, *input_shape), 0.5, dtype=torch.float64, requires_grad=True)
