@@ -1,8 +1,9 @@
 """Predict a digit and record what every layer produced, in one forward pass.
 
-Forward hooks (`register_forward_hook`) are PyTorch's way to look inside a model
-without changing it: each layer calls our hook with its output, we keep a copy,
-and the hooks are removed again right after the pass.
+The model is an `nn.Sequential`, whose forward pass is nothing but each layer applied to
+the previous one's output, so we run the layers one by one and keep every output. This
+never touches the model: one model object serves the whole class (st.cache_resource), and
+forward hooks registered on it would fire for every student's pass running at that moment.
 """
 
 from __future__ import annotations
@@ -85,21 +86,28 @@ def as_batch(image: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x[None]
 
 
+def forward_layers(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every layer's output for batch `x`, in order; the last one is the model's output.
+
+    Exactly what `nn.Sequential.forward` computes, without registering anything on the
+    (shared) model and without changing its train/eval mode."""
+    if not isinstance(model, nn.Sequential):
+        raise ValueError(f"expected an nn.Sequential (what arch.build makes), "
+                         f"got {type(model).__name__}")
+    outputs = []
+    for layer in model:
+        x = layer(x)
+        outputs.append(x)
+    return outputs
+
+
 @torch.inference_mode()
 def run(model: nn.Module, image, spec: list | None = None, classes: list[str] | None = None) -> Result:
-    """One forward pass: the prediction plus every layer's output (via forward hooks)."""
+    """One forward pass: the prediction plus every layer's output."""
     x = as_batch(image)
     names = layer_names(model, spec)
-    outputs: list[torch.Tensor] = []
-    handles = [
-        m.register_forward_hook(lambda _m, _inp, out: outputs.append(out.detach()))
-        for m in model.children()
-    ]
-    try:
-        logits = model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    outputs = forward_layers(model, x)
+    logits = outputs[-1] if outputs else x
     probs = torch.softmax(logits[0].float(), dim=0)
     n = probs.numel()
     classes = list(classes) if classes and len(classes) == n else [str(i) for i in range(n)]

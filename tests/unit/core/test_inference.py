@@ -1,4 +1,4 @@
-"""Prediction, forward-hook activations, the drawing set and the predict CLI."""
+"""Prediction, every layer's activations, the drawing set and the predict CLI."""
 
 import json
 from pathlib import Path
@@ -60,8 +60,14 @@ def test_run_collects_every_layer_and_matches_pytorch(small_model):
         (1, 6, 12, 12), (1, 6, 12, 12), (1, 6, 6, 6), (1, 216), (1, 10),
     ]
     assert [layer.is_map for layer in res.layers] == [True] * 6 + [False] * 2
-    # The hooks are gone afterwards: the model is left as it was.
-    assert all(not m._forward_hooks for m in small_model.children())
+    # The model is left as it was: nothing registered on it, still in eval mode.
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in small_model.modules())
+    assert not any(m.training for m in small_model.modules())
+
+
+def test_run_refuses_a_model_it_cannot_walk_layer_by_layer():
+    with pytest.raises(ValueError, match="nn.Sequential"):
+        inference.run(torch.nn.Linear(784, 10), np.zeros((28, 28), np.float32))
 
 
 def test_conv_kernels_and_format(small_model):
