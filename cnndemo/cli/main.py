@@ -66,6 +66,8 @@ class _Bar:
 def cmd_train(a) -> int:
     import math
 
+    import torch
+
     from cnndemo.core import checkpoints, data, train
 
     try:
@@ -83,6 +85,8 @@ def cmd_train(a) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if a.threads:  # the command is its own process; fit leaves torch's threads alone
+        torch.set_num_threads(a.threads)
     print(ds.describe(), file=sys.stderr)
     model = train.make_model(cfg)
     n = min(len(ds.train_y), a.train_subset or len(ds.train_y))

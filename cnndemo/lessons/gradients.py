@@ -7,12 +7,13 @@ what these functions return.  The deep-network and optimizer demos live in
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
+
+from cnndemo.core import seeding
 
 
 class BadInput(ValueError):
@@ -124,9 +125,10 @@ def autograd_example(x=(1.0, 2.0), target=(2.0, 3.0)) -> AutogradResult:
     dz, dy = torch.autograd.grad(loss, [z, y], retain_graph=True)
     graph = _backward_graph(loss.grad_fn)
     loss.backward()
-    with warnings.catch_warnings():  # reading .grad of a non-leaf warns; that is the point
-        warnings.simplefilter("ignore")
-        y_none, z_none = y.grad is None, z.grad is None
+    # backward() fills .grad only for leaves and tensors that asked (retain_grad). Reading
+    # y.grad would say the same with a warning, and silencing warnings (catch_warnings)
+    # changes the filters of the whole process, under every other student's thread.
+    y_none, z_none = not (y.is_leaf or y.retains_grad), not (z.is_leaf or z.retains_grad)
     return AutogradResult(
         x=xs, target=ts, y=y.tolist(), z=z.tolist(), loss=loss.item(),
         x_grad=xt.grad.tolist(), dloss_dz=dz.tolist(), dloss_dy=dy.tolist(),
@@ -158,8 +160,7 @@ def fit_line(x, y, lr: float = 0.01, steps: int = 200, seed: int = 777) -> Regre
     """nn.Linear(1, 1) trained by full-batch torch.optim.SGD on MSE, as in the course."""
     check_lr(lr)
     check_steps(steps)
-    torch.manual_seed(seed)
-    model = nn.Linear(1, 1)
+    model = seeding.init_parameters(nn.Linear(1, 1), seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     ws, bs, losses = [], [], []
 
@@ -223,8 +224,7 @@ def train_perceptron(gate: str = "or", hidden: int = 0, lr: float = 0.1, steps: 
         raise BadInput("gate", f"Unknown gate {gate!r}.", gate=gate)
     check_lr(lr)
     check_steps(steps)
-    torch.manual_seed(seed)
-    model = perceptron_model(hidden)
+    model = seeding.init_parameters(perceptron_model(hidden), seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     x, t = torch.tensor(GATE_X), torch.tensor(GATES[gate]).view(-1, 1)
     axis = np.linspace(-0.5, 1.5, grid_n, dtype=np.float32)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnndemo.core import seeding
 from cnndemo.lessons.gradients import BadInput, check_lr, check_steps, descend
 
 # --- 5. vanishing gradients --------------------------------------------------------------
@@ -27,20 +28,21 @@ def deep_mlp(depth: int, activation: str = "sigmoid", init: str = "default",
         raise BadInput("activation", f"Unknown activation {activation!r}.", name=activation)
     if init not in INITS:
         raise BadInput("init", f"Unknown initialisation {init!r}.", name=init)
-    torch.manual_seed(seed)
+    gen = seeding.generator(seed)
     layers, d = [], 784
     for _ in range(depth - 1):
         layers += [nn.Linear(d, width), DEEP_ACTIVATIONS[activation]()]
         d = width
     layers.append(nn.Linear(d, 10))
-    model = nn.Sequential(*layers)
+    model = seeding.init_parameters(nn.Sequential(*layers), gen)
     if init == "scaled":
         for m in model:
             if isinstance(m, nn.Linear):
                 if activation == "relu":
-                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                    nn.init.kaiming_normal_(m.weight, nonlinearity="relu", generator=gen)
                 else:
-                    nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain(activation))
+                    nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain(activation),
+                                           generator=gen)
                 nn.init.zeros_(m.bias)
     return model
 
