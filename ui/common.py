@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from cnndemo import i18n
-from cnndemo.core import checkpoints, train
+from cnndemo.core import checkpoints, data, train
 
 # One thread per request: a class server answers many students at once, and two threads
 # per inference fight each other under load (a 1.4 ms prediction became 150 ms).
@@ -16,7 +16,6 @@ from cnndemo.core import checkpoints, train
 torch.set_num_threads(1)
 
 
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 KIND_KEYS = {"held out": "common.kind_held_out", "official test set": "common.kind_official"}
 
 
@@ -89,7 +88,7 @@ def sidebar() -> None:
             try:
                 meta = active_model().meta
                 acc = meta.get("accuracy")
-                st.caption(tr("common.model_caption", dataset=DATASET_TITLES.get(
+                st.caption(tr("common.model_caption", dataset=data.TITLES.get(
                                   meta.get("dataset"), meta.get("dataset", "?")),
                               acc=f"{acc:.2%}" if acc is not None else "?",
                               n=f"{meta.get('n_test', 0):,}",

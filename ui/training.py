@@ -20,7 +20,7 @@ from cnndemo.lessons import experiments
 from ui.common import lang, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+DATASETS = data.TITLES
 DEFAULT_SUBSET = {"mnist": 4000, "fashion-mnist": 10000}
 POLL_S = 1.0
 

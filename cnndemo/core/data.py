@@ -22,6 +22,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ("mnist", "fashion-mnist")
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # as the UI names them
 DIGIT_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
@@ -51,7 +52,7 @@ class DataSet:
 
     @property
     def title(self) -> str:
-        return "MNIST" if self.name == "mnist" else "Fashion-MNIST"
+        return TITLES[self.name]
 
     def describe(self) -> str:
         n_tr, n_te = len(self.train_y), len(self.test_y)

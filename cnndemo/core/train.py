@@ -20,9 +20,19 @@ import torch.nn.functional as F
 
 from cnndemo.core import arch
 from cnndemo.core.data import DataSet, to_float
+from cnndemo.i18n import t
 
 LOSSES = ("ce", "mse", "l1")
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+# The one optimizer table: name -> (torch.optim class, its settings besides the learning
+# rate). The training lab and the CLI pick by name; the gradients lesson races these.
+OPTIMIZER_CLASSES = {
+    "sgd": (torch.optim.SGD, {}),
+    "momentum": (torch.optim.SGD, {"momentum": 0.9}),
+    "adagrad": (torch.optim.Adagrad, {}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+    "adam": (torch.optim.Adam, {}),
+}
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 SCHEDULES = ("constant", "cosine")
 
 
@@ -63,28 +73,40 @@ class TrainConfig:
             return arch.spec_from_dicts(self.spec)
         return arch.preset(self.preset).spec
 
-    def validate(self, n_train: int | None = None) -> None:
-        """Refuse impossible settings before anything runs, with the reason."""
-        if self.loss not in LOSSES:
-            raise ValueError(f"Unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; choose one of "
-                             f"{', '.join(OPTIMIZERS)}.")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of "
-                             f"{', '.join(SCHEDULES)}.")
+    def problems(self, n_train: int | None = None) -> list[tuple[str, dict]]:
+        """Every impossible setting, as (locale key, format values), before anything runs:
+        the one settings check behind the training lab's messages and `validate`."""
+        found = []
+        for what, value, known in (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
+                                   ("schedule", self.schedule, SCHEDULES)):
+            if value not in known:
+                found.append((f"training.err.{what}", {"value": value, "known": ", ".join(known)}))
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"The learning rate must be a positive number, not {self.lr}.")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("Epochs and batch size must be at least 1.")
+            found.append(("training.err.lr", {"lr": self.lr}))
+        if self.batch_size < 1:
+            found.append(("training.err.batch_size", {}))
         n = min(n_train, self.train_subset or n_train) if n_train else self.train_subset
         if n is not None and self.batch_size > n:
-            raise ValueError(f"The batch size ({self.batch_size}) is larger than the training "
-                             f"set ({n} samples): lower the batch size or use more samples.")
-        rows = arch.infer(self.layers(), tuple(self.input_shape))  # raises SpecError
-        if rows[-1].output_shape[1:] != (10,):
-            raise ValueError(f"The network must end with 10 outputs (one per class) but ends "
-                             f"with shape {list(rows[-1].output_shape)}.")
+            found.append(("training.err.batch", {"batch": self.batch_size, "n": n}))
+        if self.epochs < 1:
+            found.append(("training.err.epochs", {}))
+        analysis = arch.analyze(self.layers(), tuple(self.input_shape))
+        if analysis.error is not None:
+            e = analysis.error
+            found.append(("training.err.arch", {"layer": e.layer_name, "why": e.message, "spec_error": e}))
+        elif not analysis.rows or analysis.rows[-1].output_shape[1:] != (10,):
+            shape = list(analysis.rows[-1].output_shape) if analysis.rows else []
+            found.append(("training.err.outputs", {"shape": shape}))
+        if tuple(self.input_shape) != (1, 28, 28):
+            found.append(("training.err.input", {"shape": list(self.input_shape)}))
+        return found
+
+    def validate(self, n_train: int | None = None) -> None:
+        """Refuse impossible settings before anything runs, with the first reason."""
+        for key, fmt in self.problems(n_train):
+            if "spec_error" in fmt:
+                raise fmt["spec_error"]
+            raise ValueError(t(key, "en", **fmt))
 
 
 class Diverged(RuntimeError):
@@ -133,16 +155,10 @@ def loss_value(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    o = cfg.optimizer
-    if o == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr)
-    if o == "momentum":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
-    if o == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr)
-    if o == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr)
-    return torch.optim.Adam(params, lr=cfg.lr)
+    cls, kwargs = OPTIMIZER_CLASSES[cfg.optimizer]
+    if "momentum" in kwargs:  # the config's momentum wins over the table's default
+        kwargs = {**kwargs, "momentum": cfg.momentum}
+    return cls(params, lr=cfg.lr, **kwargs)
 
 
 def make_schedule(opt, kind: str, total_steps: int):

@@ -11,10 +11,12 @@ Coordinates in a `Step` are in the *padded* input, the grid the page draws.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from cnndemo.core.arch import SizeCalc, output_size  # the one size rule
+from cnndemo.lessons import numbers
 
 
 class OpsError(ValueError):
@@ -26,32 +28,6 @@ class OpsError(ValueError):
         self.code = code
         self.formula = formula
         self.params = params
-
-
-@dataclass(frozen=True)
-class SizeCalc:
-    """Output size along one axis, with the formula filled in with the user's numbers."""
-
-    size: int
-    formula: str
-    ceil_adjusted: bool = False  # ceil_mode dropped a window that would start in the padding
-
-
-def output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                ceil_mode: bool = False) -> SizeCalc:
-    """O = floor((I - K_eff + 2P) / S) + 1 with K_eff = D*(K-1) + 1 (PyTorch's rule)."""
-    k_eff = dilation * (k - 1) + 1
-    k_txt = str(k) if dilation == 1 else f"({dilation}*({k}-1)+1)"
-    span = n - k_eff + 2 * padding
-    rnd = "ceil" if ceil_mode else "floor"
-    size = max((-(-span // stride) if ceil_mode else span // stride) + 1, 0)
-    formula = f"{rnd}(({n} - {k_txt} + 2*{padding})/{stride}) + 1 = {size}"
-    adjusted = False
-    if ceil_mode and size > 0 and (size - 1) * stride >= n + padding:
-        size -= 1  # PyTorch: the last window must start inside the input or the left padding
-        adjusted = True
-        formula += f" - 1 = {size}"
-    return SizeCalc(size, formula, adjusted)
 
 
 @dataclass
@@ -253,26 +229,19 @@ def stack(x, kernel, times: int, padding: int = 0, bias: float = 0.0) -> list[np
     return maps
 
 
-_TOKEN = re.compile(r"[,\s;]+")
-
-
 def parse_grid(text: str, max_rows: int = 12, max_cols: int = 12, name: str = "grid") -> np.ndarray:
     """Rows of numbers (one row per line, separated by spaces or commas) -> 2-D array.
     Fractions like 1/9 are accepted. Raises OpsError with the offending token."""
     rows = []
     for ln, line in enumerate(text.strip().splitlines(), start=1):
-        tokens = [t for t in _TOKEN.split(line.strip()) if t]
-        if not tokens:
+        found = numbers.tokens(line)
+        if not found:
             continue
         row = []
-        for tok in tokens:
+        for tok in found:
             try:
-                if "/" in tok:
-                    a, b = tok.split("/", 1)
-                    val = float(a) / float(b)
-                else:
-                    val = float(tok)
-            except (ValueError, ZeroDivisionError):
+                val = numbers.number(tok)
+            except ValueError:
                 raise OpsError("not_a_number", f"{name}: '{tok}' in row {ln} is not a number",
                                token=tok, row=ln, what=name) from None
             if not math.isfinite(val):

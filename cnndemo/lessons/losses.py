@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import torch
+
+from cnndemo.lessons import numbers
 
 UNITS = ("nats", "bits")
 LOSS_NAMES = ("ce", "mse", "l1")
@@ -60,14 +61,14 @@ def _check_unit(unit: str) -> float:
 
 def parse_numbers(text: str) -> list[float]:
     """'0.5, 1/4 0.25' -> [0.5, 0.25, 0.25]. Accepts commas/spaces and fractions like 1/6."""
-    tokens = [t for t in text.replace(",", " ").replace(";", " ").split() if t]
-    if not tokens:
+    found = numbers.tokens(text)
+    if not found:
         raise LossInputError("empty", "no numbers given")
     out = []
-    for tok in tokens:
+    for tok in found:
         try:
-            out.append(float(Fraction(tok)) if "/" in tok else float(tok))
-        except (ValueError, ZeroDivisionError):
+            out.append(numbers.number(tok))
+        except ValueError:
             raise LossInputError("bad_number", f"{tok!r} is not a number", token=tok) from None
     return out
 
