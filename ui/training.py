@@ -17,7 +17,7 @@ from cnndemo.core import arch, checkpoints, data, train
 from cnndemo.figures import training as F
 from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
-from ui.common import lang, tr
+from ui.common import show_error, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]
 DATASETS = data.TITLES
@@ -106,10 +106,8 @@ def _speed(spec_json: str, shape: tuple, batch: int, loss: str, opt: str) -> tup
 def problems(cfg: train.TrainConfig, ds) -> bool:
     """Show why the settings cannot run; True if they cannot."""
     found = experiments.check_settings(cfg, len(ds.train_y))
-    for key, fmt in found:
-        if "spec_error" in fmt:  # the layer's reason in the UI language
-            fmt = {**fmt, "why": fmt["spec_error"].localized(lang())}
-        st.error(tr(key, **fmt))
+    for problem in found:
+        show_error(problem)
     return bool(found)
 
 
@@ -335,7 +333,8 @@ def saved_list() -> None:
         c1, c2 = st.columns([5, 1])
         c1.markdown(f"**{info.name}** · {DATASETS.get(info.dataset, info.dataset)} · "
                     + (f"{info.accuracy:.2%}" if info.accuracy is not None else "?")
-                    + (f" · {info.created}" if info.created else ""))
+                    + (f" · {info.created}" if info.created else "")
+                    + (f" · ⚠ {info.error}" if info.error else ""))
         if info.shipped:
             c2.caption(tr("training.shipped"))
         elif c2.button(tr("training.delete"), key=f"training_del_{info.path.stem}"):

@@ -13,6 +13,9 @@ from typing import ClassVar
 
 import torch.nn as nn
 
+from cnndemo import i18n
+from cnndemo.errors import UserError
+
 
 @dataclass
 class Rule:
@@ -238,41 +241,20 @@ def build(spec) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
-# Plain-words reasons, by code; the Korean ones are in locales/ko/arch.json.
-MESSAGES = {
-    "pool_padding": "padding {padding} is more than half the kernel ({kernel}); PyTorch allows "
-                    "at most {max_padding}.",
-    "no_fit": "gets a {h}x{w} input but its kernel is {k}x{k}: there is no position where it "
-              "fits. Use a smaller kernel, add padding, or remove a pooling layer before it.",
-    "no_fit_padded": "gets a {h}x{w} input but its kernel is {k}x{k} (with padding {padding}): "
-                     "there is no position where it fits. Use a smaller kernel, add padding, "
-                     "or remove a pooling layer before it.",
-    "needs_4d": "{what} needs an image-shaped input [batch, channels, height, width] but gets "
-                "{shape}. Put it before the Flatten.",
-    "in_channels": "expects {expected} input channels but receives {got}: set in_channels to "
-                   "{got}.",
-    "num_features": "expects {expected} channels but receives {got}: set num_features to {got}.",
-    "needs_flatten": "receives an image-shaped input {shape}; add a Flatten before it (it would "
-                     "then receive {n} features).",
-    "in_features": "receives {got_text} features: set in_features to {got}.",
-}
-
-
-class SpecError(ValueError):
-    """A layer that cannot work, explained in plain words with the fix."""
+class SpecError(UserError):
+    """A layer that cannot work, explained in plain words with the fix (`fix`: the fields
+    to set). The reasons are in locales/*/arch.json."""
+    prefix = "arch."
 
     def __init__(self, index: int, layer_name: str, code: str, fix: dict | None = None, **args):
-        self.index, self.layer_name, self.code, self.fix, self.args_ = (
-            index, layer_name, code, fix, args)
-        self.message = MESSAGES[code].format(**args)
-        super().__init__(f"Layer {index + 1}, {layer_name}: {self.message}")
+        self.index, self.layer_name, self.fix = index, layer_name, fix
+        self.code, self.fmt = code, args
+        self.message = self.localized("en")
+        super().__init__(code, f"Layer {index + 1}, {layer_name}: {self.message}", **args)
 
-    def localized(self, lang: str) -> str:
+    def localized(self, lang: str, page: str = "") -> str:
         """The reason in the UI language (English when no translation exists)."""
-        from cnndemo.i18n import t
-
-        text = t(f"arch.{self.code}", lang, **self.args_)
-        return self.message if text == f"arch.{self.code}" else text
+        return i18n.t(self.locale_key(), lang, **self.fmt)
 
 
 @dataclass

@@ -67,6 +67,7 @@ class Info:
     accuracy: float | None
     shipped: bool
     created: str = ""
+    error: str | None = None  # why the file cannot be read; None for a good checkpoint
 
     def label(self) -> str:
         acc = f"{self.accuracy:.1%}" if self.accuracy is not None else "?"
@@ -117,8 +118,8 @@ def save(path, model: nn.Module, meta: dict) -> Path:
     return path
 
 
-def load(path) -> Loaded:
-    path = Path(path)
+def _read_blob(path: Path) -> dict:
+    """The file's dict, or a CheckpointError that says what is wrong with it."""
     if not path.exists():
         raise CheckpointError(f"{path}: the file does not exist.")
     try:
@@ -132,6 +133,12 @@ def load(path) -> Loaded:
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(f"{path.name}: this is not a cnndemo checkpoint (it has no "
                               "architecture metadata).")
+    return blob
+
+
+def load(path) -> Loaded:
+    path = Path(path)
+    blob = _read_blob(path)
     meta = blob.get("meta") or {}
     try:
         model = arch.build(arch.spec_from_dicts(meta["spec"]))
@@ -160,14 +167,13 @@ def read_info(path) -> Info | None:
 
 
 @lru_cache(maxsize=1024)
-def _read_info(path: Path, mtime_ns: int, size: int) -> Info | None:
+def _read_info(path: Path, mtime_ns: int, size: int) -> Info:
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        meta = blob["meta"]
-        return Info(path, meta.get("name") or path.stem, meta.get("dataset", "?"),
-                    meta.get("accuracy"), is_shipped(path), meta.get("created", ""))
-    except Exception:  # a broken file is simply not listed
-        return None
+        meta = _read_blob(path).get("meta") or {}
+    except CheckpointError as e:  # listed with its reason, so a damaged save does not vanish
+        return Info(path, path.stem, "?", None, is_shipped(path), error=str(e))
+    return Info(path, meta.get("name") or path.stem, meta.get("dataset", "?"),
+                meta.get("accuracy"), is_shipped(path), meta.get("created", ""))
 
 
 def list_checkpoints() -> list[Info]:
@@ -186,11 +192,13 @@ def delete(path) -> None:
     path.unlink(missing_ok=True)
 
 
-def load_or_fallback(path, dataset: str = "mnist") -> tuple[Loaded, str | None]:
-    """Load `path`; on failure fall back to the shipped model and return the reason."""
+def load_or_fallback(path, dataset: str = "mnist", loader=None) -> tuple[Loaded, str | None]:
+    """Load `path`; on failure fall back to the shipped model and return the reason.
+    `loader` replaces `load` (the app passes its cached loader)."""
+    loader = loader or load
     if path:
         try:
-            return load(path), None
+            return loader(path), None
         except CheckpointError as e:
-            return load(shipped_path(dataset)), str(e)
-    return load(shipped_path(dataset)), None
+            return loader(shipped_path(dataset)), str(e)
+    return loader(shipped_path(dataset)), None

@@ -18,9 +18,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from cnndemo import i18n
 from cnndemo.core import arch
 from cnndemo.core.data import DataSet, to_float
-from cnndemo.i18n import t
+from cnndemo.errors import UserError
 
 LOSSES = ("ce", "mse", "l1")
 # The one optimizer table: name -> (torch.optim class, its settings besides the learning
@@ -48,6 +49,18 @@ def pick_device(override: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+class SettingsError(UserError):
+    """A training setting that cannot work (`training.err.<code>`); a layer that does not
+    fit carries its `arch.SpecError` as `spec_error`, worded in the UI language too."""
+    prefix = "training.err."
+
+    def localized(self, lang: str, page: str = "") -> str:
+        if "spec_error" in self.fmt:
+            fmt = {**self.fmt, "why": self.fmt["spec_error"].localized(lang)}
+            return i18n.t(self.locale_key(), lang, **fmt)
+        return super().localized(lang, page)
+
+
 @dataclass
 class TrainConfig:
     dataset: str = "mnist"
@@ -73,40 +86,38 @@ class TrainConfig:
             return arch.spec_from_dicts(self.spec)
         return arch.preset(self.preset).spec
 
-    def problems(self, n_train: int | None = None) -> list[tuple[str, dict]]:
-        """Every impossible setting, as (locale key, format values), before anything runs:
-        the one settings check behind the training lab's messages and `validate`."""
+    def problems(self, n_train: int | None = None) -> list[SettingsError]:
+        """Every impossible setting, before anything runs: the one settings check behind
+        the training lab's messages and `validate`."""
         found = []
         for what, value, known in (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
                                    ("schedule", self.schedule, SCHEDULES)):
             if value not in known:
-                found.append((f"training.err.{what}", {"value": value, "known": ", ".join(known)}))
+                found.append(SettingsError(what, value=value, known=", ".join(known)))
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            found.append(("training.err.lr", {"lr": self.lr}))
+            found.append(SettingsError("lr", lr=self.lr))
         if self.batch_size < 1:
-            found.append(("training.err.batch_size", {}))
+            found.append(SettingsError("batch_size"))
         n = min(n_train, self.train_subset or n_train) if n_train else self.train_subset
         if n is not None and self.batch_size > n:
-            found.append(("training.err.batch", {"batch": self.batch_size, "n": n}))
+            found.append(SettingsError("batch", batch=self.batch_size, n=n))
         if self.epochs < 1:
-            found.append(("training.err.epochs", {}))
+            found.append(SettingsError("epochs"))
         analysis = arch.analyze(self.layers(), tuple(self.input_shape))
         if analysis.error is not None:
             e = analysis.error
-            found.append(("training.err.arch", {"layer": e.layer_name, "why": e.message, "spec_error": e}))
+            found.append(SettingsError("arch", layer=e.layer_name, why=e.message, spec_error=e))
         elif not analysis.rows or analysis.rows[-1].output_shape[1:] != (10,):
             shape = list(analysis.rows[-1].output_shape) if analysis.rows else []
-            found.append(("training.err.outputs", {"shape": shape}))
+            found.append(SettingsError("outputs", shape=shape))
         if tuple(self.input_shape) != (1, 28, 28):
-            found.append(("training.err.input", {"shape": list(self.input_shape)}))
+            found.append(SettingsError("input", shape=list(self.input_shape)))
         return found
 
     def validate(self, n_train: int | None = None) -> None:
         """Refuse impossible settings before anything runs, with the first reason."""
-        for key, fmt in self.problems(n_train):
-            if "spec_error" in fmt:
-                raise fmt["spec_error"]
-            raise ValueError(t(key, "en", **fmt))
+        for problem in self.problems(n_train):
+            raise problem.fmt.get("spec_error", problem)
 
 
 class Diverged(RuntimeError):

@@ -16,18 +16,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnndemo.core.arch import SizeCalc, output_size  # the one size rule
+from cnndemo.errors import UserError
 from cnndemo.lessons import numbers
 
 
-class OpsError(ValueError):
-    """A setting that cannot produce an output. `code` names the problem (pages translate
-    it as `<page>.err_<code>`), `params` fills the message, `formula` shows the arithmetic."""
+class OpsError(UserError):
+    """A setting that cannot produce an output. `code` names the problem (the page that
+    shows it words it as `<page>.err_<code>`), `params` fills the message, `formula` shows
+    the arithmetic."""
+    prefix = "{page}.err_"
+    default_page = "convolution"
 
     def __init__(self, code: str, message: str, formula: str | None = None, **params):
-        super().__init__(message)
-        self.code = code
         self.formula = formula
         self.params = params
+        super().__init__(code, message, **params, formula=formula or "")
 
 
 @dataclass

@@ -86,8 +86,8 @@ def initial_models(cfgs: list) -> list[torch.nn.Module]:
     return models
 
 
-def check_settings(cfg: train.TrainConfig, n_train: int) -> list[tuple[str, dict]]:
-    """Impossible settings, as (locale key, format values), before anything runs."""
+def check_settings(cfg: train.TrainConfig, n_train: int) -> list[train.SettingsError]:
+    """Impossible settings, before anything runs."""
     return cfg.problems(n_train)
 
 

@@ -2,7 +2,7 @@
 
 Everything here runs on real PyTorch autograd and ``torch.optim``; the page only draws
 what these functions return.  The deep-network and optimizer demos live in
-``gradients_optim.py``.
+``optimizers.py``.
 """
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnndemo.errors import UserError
 
-class BadInput(ValueError):
-    """A control value the demo cannot use; ``key`` names the locale message."""
 
-    def __init__(self, key: str, message: str, **fmt):
-        super().__init__(message)
-        self.key = key
-        self.fmt = fmt
+class BadInput(UserError):
+    """A control value the demo cannot use; ``key`` names the message (``gradients.err.<key>``)."""
+    prefix = "gradients.err."
+
+    @property
+    def key(self) -> str:
+        return self.code
 
 
 def check_lr(lr: float) -> float:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from cnndemo.errors import UserError
 from cnndemo.lessons import numbers
 
 UNITS = ("nats", "bits")
@@ -28,13 +29,14 @@ LOSS_NAMES = ("ce", "mse", "l1")
 _LOG_BASE = {"nats": 1.0, "bits": math.log(2.0)}
 
 
-class LossInputError(ValueError):
-    """Bad input for the loss lab. ``code`` is a short name the UI translates, ``info`` its details."""
+class LossInputError(UserError):
+    """Bad input for the loss lab. ``code`` names the message (``losses.err.<code>``),
+    ``info`` its details."""
+    prefix = "losses.err."
 
-    def __init__(self, code: str, message: str, **info):
-        super().__init__(message)
-        self.code = code
-        self.info = info
+    @property
+    def info(self) -> dict:
+        return self.fmt
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,11 @@ def test_shipped_digits_model_metadata():
     assert m["dataset"] == "mnist" and m["accuracy"] >= 0.97
     assert m["spec"] == arch.spec_to_dicts(arch.preset("course-b").spec)
     assert checkpoints.shipped_path("mnist").stat().st_size < 5_000_000
+
+
+def test_a_damaged_save_is_listed_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNDEMO_USER_CHECKPOINTS", str(tmp_path))
+    (tmp_path / "broken.pt").write_bytes(checkpoints.shipped_path("mnist").read_bytes()[:4000])
+    broken, = [i for i in checkpoints.list_checkpoints() if i.path.name == "broken.pt"]
+    assert "damaged or truncated" in broken.error and not broken.shipped
+    assert all(i.error is None for i in checkpoints.list_checkpoints() if i.shipped)
