@@ -229,6 +229,3 @@ def _write_cache(path: Path, ds: DataSet) -> None:
     except OSError:
         pass  # a read-only data folder only costs speed, never correctness
 
-
-def clear_memory_cache() -> None:
-    _MEMORY.clear()

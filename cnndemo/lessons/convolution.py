@@ -153,10 +153,9 @@ def conv2d(x, kernel, bias: float = 0.0, stride: int = 1, padding: int = 0,
             cols = [j * stride + b for b in offs_c]
             window = padded[:, rows][:, :, cols]
             out[i, j] = float((window * k).sum() + bias)
-            if trace:
-                cells = [(r, q) for r in rows for q in cols]
-                steps.append(Step(i, j, cells, window.reshape(c, -1), out[i, j],
-                                  weights=k.reshape(c, -1), bias=float(bias)))
+            cells = [(r, q) for r in rows for q in cols]
+            steps.append(Step(i, j, cells, window.reshape(c, -1), out[i, j],
+                              weights=k.reshape(c, -1), bias=float(bias)))
     return Result(padded, out, steps, sh, sw, padding)
 
 
@@ -265,7 +264,3 @@ def parse_grid(text: str, max_rows: int = 12, max_cols: int = 12, name: str = "g
                        max_rows=max_rows, max_cols=max_cols)
     return a
 
-
-def format_grid(a, fmt: str = "g") -> str:
-    """The inverse of parse_grid, for filling the text boxes of presets."""
-    return "\n".join(" ".join(fmt_num(v, fmt) for v in row) for row in np.asarray(a))
