@@ -312,12 +312,9 @@ def save(run: jobs.RunProgress, ds, name: str) -> None:
     model = arch.build(cfg.layers())
     model.load_state_dict(torch.load(run.state_path, weights_only=True))
     hist = run.history or {}
-    meta = checkpoints.make_meta(
-        cfg.layers(), ds.name, ds.source, min(len(ds.train_y), cfg.train_subset or 10**9),
-        run.results["n"], ds.test_kind, run.results["acc"], name=slug,
-        input_shape=cfg.input_shape, epochs=len(hist.get("train_loss", [])), loss=cfg.loss,
-        optimizer=cfg.optimizer, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
-        device=hist.get("device", ""), samples_per_s=float(hist.get("samples_per_s") or 0))
+    meta = checkpoints.run_meta(cfg, ds, run.results["acc"], run.results["n"], name=slug,
+                                epochs=len(hist.get("train_loss", [])), device=hist.get("device", ""),
+                                samples_per_s=float(hist.get("samples_per_s") or 0))
     try:
         checkpoints.save(path, model, meta)
     except (checkpoints.CheckpointError, OSError) as e:

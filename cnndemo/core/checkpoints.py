@@ -97,6 +97,20 @@ def make_meta(spec, dataset, source, n_train, n_test, test_kind, accuracy, name=
             "torch_version": str(torch.__version__), **extra}
 
 
+def run_meta(cfg, ds, accuracy: float, n_test: int, name: str, epochs: int, device: str = "",
+             samples_per_s: float = 0.0) -> dict:
+    """The metadata of a training run (`train.TrainConfig` on a `data.DataSet`), the same
+    whether the command line or the training lab saves it."""
+    n_train = min(len(ds.train_y), cfg.train_subset or len(ds.train_y))
+    preset = {} if cfg.spec is not None else {"preset": cfg.preset}
+    return make_meta(cfg.layers(), ds.name, ds.source, n_train, n_test, ds.test_kind, accuracy,
+                     name=name, input_shape=cfg.input_shape, **preset, epochs=int(epochs),
+                     loss=cfg.loss, optimizer=cfg.optimizer, lr=cfg.lr, batch_size=cfg.batch_size,
+                     seed=cfg.seed, augment=cfg.augment, schedule=cfg.schedule,
+                     classes=list(ds.classes), samples_per_s=round(float(samples_per_s), 1),
+                     device=device)
+
+
 def save(path, model: nn.Module, meta: dict) -> Path:
     path = Path(path)
     if path.exists() and is_shipped(path) and os.environ.get("CNNDEMO_ALLOW_SHIPPED_WRITE") != "1":
