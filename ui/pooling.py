@@ -79,8 +79,7 @@ def real_map(cfg: dict) -> None:
 
 def volume_stages(spec, input_shape) -> list[tuple[str, tuple[int, int, int]]]:
     """Input plus the output of every conv and pooling layer, as (label, (C, H, W))."""
-    layers = arch.spec_from_dicts(spec) if spec and isinstance(spec[0], dict) else spec
-    rows = arch.infer(layers, tuple(input_shape))
+    rows = arch.infer(spec, tuple(input_shape))
     stages = [(tr("pooling.input"), tuple(input_shape))]
     for r in rows:
         if r.type in ("Conv2d", "MaxPool2d", "AvgPool2d") and len(r.output_shape) == 4:

@@ -34,12 +34,9 @@ class CheckpointError(RuntimeError):
 @dataclass
 class Loaded:
     model: nn.Module
-    meta: dict
+    meta: dict          # as stored in the file: plain values, the spec as layer dicts
     path: Path
-
-    @property
-    def spec(self) -> list:
-        return self.meta["spec"]
+    spec: list          # the layer dataclasses, converted once when the file is read
 
     @property
     def dataset(self) -> str:
@@ -89,8 +86,7 @@ def is_shipped(path) -> bool:
 def make_meta(spec, dataset, source, n_train, n_test, test_kind, accuracy, name="",
               input_shape=(1, 28, 28), **extra) -> dict:
     """The metadata every checkpoint carries."""
-    return {"name": name, "spec": arch.spec_to_dicts(spec) if spec and not isinstance(
-                spec[0], dict) else list(spec),
+    return {"name": name, "spec": arch.spec_to_dicts(spec),
             "input_shape": list(input_shape), "dataset": dataset, "source": source,
             "n_train": int(n_train), "n_test": int(n_test), "test_kind": test_kind,
             "accuracy": float(accuracy), "created": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -155,13 +151,14 @@ def load(path) -> Loaded:
     blob = _read_blob(path)
     meta = blob.get("meta") or {}
     try:
-        model = arch.build(arch.spec_from_dicts(meta["spec"]))
+        spec = arch.spec_from_dicts(meta["spec"])
+        model = arch.build(spec)
         model.load_state_dict(blob["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path.name}: the weights do not match the architecture "
                               f"stored with them ({_short(e)}).") from None
     model.eval()
-    return Loaded(model, meta, path)
+    return Loaded(model, meta, path, spec)
 
 
 def _short(e: Exception) -> str:
