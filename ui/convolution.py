@@ -126,7 +126,7 @@ def pick_image(page: str) -> tuple[np.ndarray | None, str]:
         return None, ""
     i = st.number_input(tr(page + ".img_index", n=len(ds.test_y) - 1), 0, len(ds.test_y) - 1, 0,
                         key=f"{page}_img_index")
-    img = ds.test_x[int(i)].numpy().astype(np.float32) / 255.0
+    img = ds.test_image(int(i))
     return img, tr(page + ".img_caption", i=int(i), label=int(ds.test_y[int(i)]),
                    source=ds.describe())
 

@@ -255,7 +255,7 @@ def model_input():
         return None
     n = len(ds.test_y)
     idx = st.number_input(tr("losses.model.index", n=n - 1), 0, n - 1, key="losses_digit_idx")
-    img = data.to_float(ds.test_x[int(idx):int(idx) + 1])[0, 0].numpy()
+    img = ds.test_image(int(idx))
     label = int(ds.test_y[int(idx)])
     return img, label, tr("losses.model.test_caption", i=int(idx), label=label, kind=ds.test_kind)
 

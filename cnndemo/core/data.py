@@ -54,6 +54,10 @@ class DataSet:
     def title(self) -> str:
         return TITLES[self.name]
 
+    def test_image(self, i: int) -> np.ndarray:
+        """Test image `i` as [28, 28] floats in [0, 1], normalised exactly as training sees it."""
+        return to_float(self.test_x[i:i + 1])[0, 0].numpy()
+
     def describe(self) -> str:
         n_tr, n_te = len(self.train_y), len(self.test_y)
         unit = "digits" if self.name == "mnist" else "images"

@@ -93,3 +93,10 @@ def test_offline_flag_skips_the_download(fresh, monkeypatch):
     monkeypatch.setenv("CNNDEMO_OFFLINE", "0")
     names = [label for label, _, _ in data._sources("fashion-mnist")]
     assert names[-1] == "torchvision download"
+
+
+def test_a_test_image_is_normalised_as_training_sees_it():
+    ds = data.load("mnist")
+    np.testing.assert_array_equal(ds.test_image(3), data.to_float(ds.test_x[3:4])[0, 0].numpy())
+    img = ds.test_image(3)
+    assert img.shape == (28, 28) and img.min() == 0.0 and 0.5 < img.max() <= 1.0
