@@ -69,6 +69,11 @@ def cmd_train(a) -> int:
     from cnndemo.core import checkpoints, data, train
 
     try:
+        checkpoints.check_writable(a.out)  # before training, not after 40 epochs
+    except checkpoints.CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
         ds = data.load(a.dataset)
     except data.DataUnavailable as e:
         print(f"error: {e}", file=sys.stderr)

@@ -107,10 +107,18 @@ def run_meta(cfg, ds, accuracy: float, n_test: int, name: str, epochs: int, devi
                      device=device)
 
 
-def save(path, model: nn.Module, meta: dict) -> Path:
+def check_writable(path) -> None:
+    """Refuse to overwrite a shipped model, unless CNNDEMO_ALLOW_SHIPPED_WRITE=1 (which is
+    how the shipped models are rebuilt). Callers that train first check before they start."""
     path = Path(path)
     if path.exists() and is_shipped(path) and os.environ.get("CNNDEMO_ALLOW_SHIPPED_WRITE") != "1":
-        raise CheckpointError(f"{path.name} is a shipped model and cannot be overwritten.")
+        raise CheckpointError(f"{path.name} is a shipped model and cannot be overwritten "
+                              "(set CNNDEMO_ALLOW_SHIPPED_WRITE=1 to rebuild it).")
+
+
+def save(path, model: nn.Module, meta: dict) -> Path:
+    path = Path(path)
+    check_writable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     blob = {"format": FORMAT, "state_dict": state, "meta": meta}
