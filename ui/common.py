@@ -8,7 +8,8 @@ import streamlit as st
 import torch
 
 from cnndemo import i18n
-from cnndemo.core import checkpoints, train
+from cnndemo.core import checkpoints, data, train
+from cnndemo.errors import UserError
 
 # One thread per request: a class server answers many students at once, and two threads
 # per inference fight each other under load (a 1.4 ms prediction became 150 ms).
@@ -16,7 +17,6 @@ from cnndemo.core import checkpoints, train
 torch.set_num_threads(1)
 
 
-DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 KIND_KEYS = {"held out": "common.kind_held_out", "official test set": "common.kind_official"}
 
 
@@ -41,13 +41,11 @@ def _load_path(path) -> checkpoints.Loaded:
 
 def active_model() -> checkpoints.Loaded:
     """The model picked in the sidebar; the shipped digits model if that one is broken."""
-    chosen = st.session_state.get("model_path")
-    if chosen:
-        try:
-            return _load_path(chosen)
-        except checkpoints.CheckpointError as e:
-            st.warning(tr("common.model_fallback", reason=str(e)))
-    return _load_path(checkpoints.shipped_path("mnist"))
+    loaded, reason = checkpoints.load_or_fallback(st.session_state.get("model_path"),
+                                                  loader=_load_path)
+    if reason:
+        st.warning(tr("common.model_fallback", reason=reason))
+    return loaded
 
 
 def digits_model() -> checkpoints.Loaded:
@@ -67,6 +65,11 @@ def device_label() -> str:
     return {"mps": "MPS (Apple GPU)", "cpu": "CPU"}.get(dev.type, dev.type)
 
 
+def show_error(e: UserError, page: str = "") -> None:
+    """Every error a page explains to a student, in the UI language."""
+    st.error(e.localized(lang(), page))
+
+
 def show_code(fn, label_key: str = "common.show_code") -> None:
     """A 'show the code' expander with the real source of a cnndemo function."""
     with st.expander(tr(label_key)):
@@ -80,7 +83,8 @@ def sidebar() -> None:
                  format_func=lambda code: i18n.LANG_NAMES[code])
         infos = checkpoints.list_checkpoints()
         paths = [str(i.path) for i in infos]
-        labels = {str(i.path): i.label() + (" ★" if i.shipped else "") for i in infos}
+        labels = {str(i.path): (tr("common.model_damaged", name=i.path.name) if i.error else
+                                i.label() + (" ★" if i.shipped else "")) for i in infos}
         if paths:
             if st.session_state.get("model_path") not in paths:
                 st.session_state["model_path"] = paths[0]
@@ -89,7 +93,7 @@ def sidebar() -> None:
             try:
                 meta = active_model().meta
                 acc = meta.get("accuracy")
-                st.caption(tr("common.model_caption", dataset=DATASET_TITLES.get(
+                st.caption(tr("common.model_caption", dataset=data.TITLES.get(
                                   meta.get("dataset"), meta.get("dataset", "?")),
                               acc=f"{acc:.2%}" if acc is not None else "?",
                               n=f"{meta.get('n_test', 0):,}",

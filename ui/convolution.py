@@ -8,7 +8,7 @@ from cnndemo.core import checkpoints, data
 from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
-from ui.common import digits_model, tr
+from ui.common import digits_model, show_error, tr
 
 PLOT = {"displayModeBar": False}
 
@@ -17,11 +17,6 @@ def big(text: str, size: float = 1.35) -> None:
     """A line of arithmetic, large enough for the back row."""
     st.markdown(f"<div style='font-size:{size}em;font-family:monospace;"
                 f"padding:0.2em 0'>{text}</div>", unsafe_allow_html=True)
-
-
-def show_error(e: ops.OpsError, page: str) -> None:
-    params = {**e.params, "formula": e.formula or ""}
-    st.error(tr(f"{page}.err_{e.code}", **params))
 
 
 def read_grid(key: str, page: str, what: str, max_size: int = 12) -> np.ndarray | None:
@@ -131,7 +126,7 @@ def pick_image(page: str) -> tuple[np.ndarray | None, str]:
         return None, ""
     i = st.number_input(tr(page + ".img_index", n=len(ds.test_y) - 1), 0, len(ds.test_y) - 1, 0,
                         key=f"{page}_img_index")
-    img = ds.test_x[int(i)].numpy().astype(np.float32) / 255.0
+    img = ds.test_image(int(i))
     return img, tr(page + ".img_caption", i=int(i), label=int(ds.test_y[int(i)]),
                    source=ds.describe())
 
@@ -152,7 +147,7 @@ def real_filters(custom: np.ndarray | None) -> None:
     try:
         loaded = digits_model()
         fl = filters.first_layer(loaded.model, img)
-    except (checkpoints.CheckpointError, ValueError, FileNotFoundError) as e:
+    except (checkpoints.CheckpointError, filters.NoConvLayer) as e:
         st.error(tr("convolution.err_model", reason=str(e)))
         return
     n = min(8, fl.weights.shape[0])

@@ -8,7 +8,7 @@ from cnndemo.core import data
 from cnndemo.figures import gradients as F
 from cnndemo.lessons import gradients as G
 from cnndemo.lessons import optimizers as O
-from ui.common import show_code, tr
+from ui.common import show_code, show_error, tr
 
 # --- cached pure computations (results depend only on the arguments) ---------------------
 
@@ -43,10 +43,6 @@ def _race(surface: str, names: tuple, lr: float, steps: int):
     return O.race(surface, names, lr, steps), O.surface_grid(surface)
 
 
-def bad_input(e: G.BadInput) -> None:
-    st.error(tr(f"gradients.err.{e.key}", **e.fmt))
-
-
 def _num(v: float) -> str:
     return f"{v:.4g}"
 
@@ -68,7 +64,7 @@ def autograd_tab() -> None:
     try:
         r = G.autograd_example(vals[:2], vals[2:])
     except G.BadInput as e:
-        bad_input(e)
+        show_error(e)
         return
     left, right = st.columns([1, 1.3])
     with left:
@@ -104,7 +100,7 @@ def regression_tab() -> None:
     try:
         x, y, run, grid = _regression(noise, lr, steps, seed)
     except G.BadInput as e:
-        bad_input(e)
+        show_error(e)
         return
     if run.diverged_at is not None:
         st.error(tr("gradients.diverged", step=run.diverged_at) + " " +
@@ -152,7 +148,7 @@ def perceptron_tab() -> None:
     try:
         run = _perceptron(gate, hidden, lr, steps)
     except G.BadInput as e:
-        bad_input(e)
+        show_error(e)
         return
     if run.diverged_at is not None:
         st.error(tr("gradients.diverged", step=run.diverged_at))
@@ -283,7 +279,7 @@ def optimizers_tab() -> None:
     try:
         paths, grid = _race(surf, tuple(names), lr, steps)
     except G.BadInput as e:
-        bad_input(e)
+        show_error(e)
         return
     shown = {k: tr(f"gradients.opt.{k}") for k in O.OPTIMIZERS}
     for k, p in paths.items():

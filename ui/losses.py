@@ -9,7 +9,7 @@ import torch
 
 from cnndemo.figures import losses as FL
 from cnndemo.lessons import losses as L
-from ui.common import digits_model, show_code, tr
+from ui.common import digits_model, show_code, show_error, tr
 
 N_CLASSES = 10
 Z_RANGE = (-10.0, 10.0)
@@ -59,10 +59,6 @@ def fmt(v: float, sign: bool = False) -> str:
 
 def unit_label(unit: str) -> str:
     return tr(f"losses.unit.{unit}")
-
-
-def show_input_error(e: L.LossInputError) -> None:
-    st.error(tr(f"losses.err.{e.code}", **e.info))
 
 
 # Tab 1: softmax -------------------------------------------------------------------------
@@ -117,7 +113,7 @@ def comparison_input(logits: np.ndarray, temp: float, k: int):
         dist = L.as_distribution(L.parse_numbers(text), "q")
         L.one_hot(k, dist.probs.size)
     except L.LossInputError as e:
-        show_input_error(e)
+        show_error(e)
         return None
     if dist.normalised:
         st.info(tr("losses.cmp.normalised", total=f"{dist.raw_sum:g}"))
@@ -217,7 +213,7 @@ def render_entropy(unit: str) -> None:
     try:
         info = L.information(L.parse_numbers(p_text), L.parse_numbers(q_text), unit)
     except L.LossInputError as e:
-        show_input_error(e)
+        show_error(e)
         return
     for name in ("p", "q"):
         if info[name].normalised:
@@ -259,7 +255,7 @@ def model_input():
         return None
     n = len(ds.test_y)
     idx = st.number_input(tr("losses.model.index", n=n - 1), 0, n - 1, key="losses_digit_idx")
-    img = data.to_float(ds.test_x[int(idx):int(idx) + 1])[0, 0].numpy()
+    img = ds.test_image(int(idx))
     label = int(ds.test_y[int(idx)])
     return img, label, tr("losses.model.test_caption", i=int(idx), label=label, kind=ds.test_kind)
 
@@ -269,7 +265,7 @@ def render_model(unit: str) -> None:
     st.markdown(tr("losses.model.intro"))
     try:
         loaded = digits_model()
-    except (checkpoints.CheckpointError, OSError) as e:
+    except checkpoints.CheckpointError as e:
         st.error(tr("losses.model.no_model", why=str(e)))
         return
     pick, chosen, chart = st.columns([1.2, 1.3, 2.5])

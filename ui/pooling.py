@@ -8,8 +8,8 @@ from cnndemo.core import arch, checkpoints
 from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
-from ui.common import active_model, digits_model, tr
-from ui.convolution import PLOT, big, pick_image, show_error
+from ui.common import active_model, digits_model, show_error, tr
+from ui.convolution import PLOT, big, pick_image
 
 PAGE = "pooling"
 
@@ -55,7 +55,7 @@ def real_map(cfg: dict) -> None:
     try:
         loaded = digits_model()
         maps = filters.pre_pool_maps(loaded.model, img)
-    except (checkpoints.CheckpointError, ValueError, FileNotFoundError) as e:
+    except (checkpoints.CheckpointError, filters.NoConvLayer) as e:
         st.error(tr("pooling.err_model", reason=str(e)))
         return
     st.caption(caption)
@@ -79,8 +79,7 @@ def real_map(cfg: dict) -> None:
 
 def volume_stages(spec, input_shape) -> list[tuple[str, tuple[int, int, int]]]:
     """Input plus the output of every conv and pooling layer, as (label, (C, H, W))."""
-    layers = arch.spec_from_dicts(spec) if spec and isinstance(spec[0], dict) else spec
-    rows = arch.infer(layers, tuple(input_shape))
+    rows = arch.infer(spec, tuple(input_shape))
     stages = [(tr("pooling.input"), tuple(input_shape))]
     for r in rows:
         if r.type in ("Conv2d", "MaxPool2d", "AvgPool2d") and len(r.output_shape) == 4:
@@ -92,7 +91,7 @@ def volumes() -> None:
     try:
         loaded = active_model()
         stages = volume_stages(loaded.spec, loaded.input_shape)
-    except (checkpoints.CheckpointError, arch.SpecError, KeyError, ValueError) as e:
+    except (checkpoints.CheckpointError, arch.SpecError) as e:
         st.error(tr("pooling.err_model", reason=str(e)))
         return
     if len(stages) < 2:

@@ -17,10 +17,10 @@ from cnndemo.core import arch, checkpoints, data, train
 from cnndemo.figures import training as F
 from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
-from ui.common import lang, tr
+from ui.common import show_error, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+DATASETS = data.TITLES
 DEFAULT_SUBSET = {"mnist": 4000, "fashion-mnist": 10000}
 POLL_S = 1.0
 
@@ -106,10 +106,8 @@ def _speed(spec_json: str, shape: tuple, batch: int, loss: str, opt: str) -> tup
 def problems(cfg: train.TrainConfig, ds) -> bool:
     """Show why the settings cannot run; True if they cannot."""
     found = experiments.check_settings(cfg, len(ds.train_y))
-    for key, fmt in found:
-        if "spec_error" in fmt:  # the layer's reason in the UI language
-            fmt = {**fmt, "why": fmt["spec_error"].localized(lang())}
-        st.error(tr(key, **fmt))
+    for problem in found:
+        show_error(problem)
     return bool(found)
 
 
@@ -314,12 +312,9 @@ def save(run: jobs.RunProgress, ds, name: str) -> None:
     model = arch.build(cfg.layers())
     model.load_state_dict(torch.load(run.state_path, weights_only=True))
     hist = run.history or {}
-    meta = checkpoints.make_meta(
-        cfg.layers(), ds.name, ds.source, min(len(ds.train_y), cfg.train_subset or 10**9),
-        run.results["n"], ds.test_kind, run.results["acc"], name=slug,
-        input_shape=cfg.input_shape, epochs=len(hist.get("train_loss", [])), loss=cfg.loss,
-        optimizer=cfg.optimizer, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
-        device=hist.get("device", ""), samples_per_s=float(hist.get("samples_per_s") or 0))
+    meta = checkpoints.run_meta(cfg, ds, run.results["acc"], run.results["n"], name=slug,
+                                epochs=len(hist.get("train_loss", [])), device=hist.get("device", ""),
+                                samples_per_s=float(hist.get("samples_per_s") or 0))
     try:
         checkpoints.save(path, model, meta)
     except (checkpoints.CheckpointError, OSError) as e:
@@ -335,7 +330,8 @@ def saved_list() -> None:
         c1, c2 = st.columns([5, 1])
         c1.markdown(f"**{info.name}** · {DATASETS.get(info.dataset, info.dataset)} · "
                     + (f"{info.accuracy:.2%}" if info.accuracy is not None else "?")
-                    + (f" · {info.created}" if info.created else ""))
+                    + (f" · {info.created}" if info.created else "")
+                    + (f" · ⚠ {info.error}" if info.error else ""))
         if info.shipped:
             c2.caption(tr("training.shipped"))
         elif c2.button(tr("training.delete"), key=f"training_del_{info.path.stem}"):

@@ -71,6 +71,11 @@ def cmd_train(a) -> int:
     from cnndemo.core import checkpoints, data, train
 
     try:
+        checkpoints.check_writable(a.out)  # before training, not after 40 epochs
+    except checkpoints.CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
         ds = data.load(a.dataset)
     except data.DataUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
@@ -99,14 +104,10 @@ def cmd_train(a) -> int:
         print(f"\nerror: {e}", file=sys.stderr)
         return 3
     acc = hist.test_acc[-1]
-    meta = checkpoints.make_meta(cfg.layers(), a.dataset, ds.source, n, len(ds.test_y),
-                                 ds.test_kind, acc, name=a.name or a.out.rsplit("/", 1)[-1][:-3],
-                                 preset=a.preset, epochs=a.epochs, loss=a.loss,
-                                 optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size,
-                                 seed=a.seed, augment=a.augment, schedule=a.schedule,
-                                 classes=ds.classes,
-                                 samples_per_s=round(hist.samples_per_s, 1),
-                                 device=hist.device)
+    meta = checkpoints.run_meta(cfg, ds, acc, len(ds.test_y),
+                                name=a.name or a.out.rsplit("/", 1)[-1][:-3],
+                                epochs=len(hist.train_loss), device=hist.device,
+                                samples_per_s=hist.samples_per_s)
     checkpoints.save(a.out, model, meta)
     print(f"saved {a.out}: {acc:.2%} on {len(ds.test_y):,} {ds.test_kind} images "
           f"({hist.seconds:.0f} s, {hist.samples_per_s:,.0f} samples/s on {hist.device})",

@@ -9,12 +9,41 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
 import torch.nn as nn
 
+from cnndemo import i18n
+from cnndemo.errors import UserError
+
 
 @dataclass
-class Conv2d:
+class Rule:
+    """What one layer does to the shape flowing through it, and what it costs."""
+    output_shape: tuple
+    size_formula: str | None = None
+    params: int = 0
+    params_formula: str = "0"
+    macs: int = 0
+
+
+class Layer:
+    """What every layer kind carries in one place: its short name in generated code
+    (conv1, fc2), its constructor's positional arguments, how a student writes it in
+    PyTorch (`code`) and its shape rule (`rule`). Adding a layer kind means one class here.
+    The default is a layer that keeps the shape and has no parameters (ReLU, Dropout)."""
+    short: ClassVar[str]
+    positional: ClassVar[tuple[str, ...]] = ()
+
+    def code(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def rule(self, i: int, name: str, shape: tuple, batch: int) -> Rule:
+        return Rule(shape)
+
+
+@dataclass
+class Conv2d(Layer):
     in_channels: int
     out_channels: int
     kernel_size: int
@@ -22,70 +51,151 @@ class Conv2d:
     padding: int = 0
     dilation: int = 1
     bias: bool = True
+    short: ClassVar[str] = "conv"
+    positional: ClassVar[tuple[str, ...]] = ("in_channels", "out_channels")
+
+    def code(self) -> str:
+        args = [str(self.in_channels), str(self.out_channels), str(self.kernel_size)]
+        for key, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("bias", True)):
+            if getattr(self, key) != default:
+                args.append(f"{key}={getattr(self, key)}")
+        return f"Conv2d({', '.join(args)})"
+
+    def rule(self, i, name, shape, batch):
+        _check_4d(i, name, shape, "Conv2d")
+        if shape[1] != self.in_channels:
+            raise SpecError(i, name, "in_channels", {"in_channels": shape[1]},
+                            expected=self.in_channels, got=shape[1])
+        out, size_formula = _conv_like(i, self, shape, name, False)
+        k, cin, cout = self.kernel_size, self.in_channels, self.out_channels
+        weights = cout * cin * k * k
+        params = weights + (cout if self.bias else 0)
+        pform = f"{cout}*{cin}*{k}*{k}" + (f" + {cout}" if self.bias else "") + f" = {params:,}"
+        return Rule(out, size_formula, params, pform, weights * out[2] * out[3] * batch)
 
 
 @dataclass
-class MaxPool2d:
+class _Pool(Layer):
     kernel_size: int
     stride: int | None = None
     padding: int = 0
     ceil_mode: bool = False
+    short: ClassVar[str] = "pool"
+
+    def code(self) -> str:
+        args = [str(self.kernel_size)]
+        if self.stride is not None:
+            args.append(str(self.stride))
+        if self.padding:
+            args.append(f"padding={self.padding}")
+        if self.ceil_mode:
+            args.append("ceil_mode=True")
+        return f"{type(self).__name__}({', '.join(args)})"
+
+    def rule(self, i, name, shape, batch):
+        _check_4d(i, name, shape, type(self).__name__)
+        return Rule(*_conv_like(i, self, shape, name, True))
 
 
 @dataclass
-class AvgPool2d:
-    kernel_size: int
-    stride: int | None = None
-    padding: int = 0
-    ceil_mode: bool = False
-
-
-@dataclass
-class ReLU:
+class MaxPool2d(_Pool):
     pass
 
 
 @dataclass
-class LeakyReLU:
+class AvgPool2d(_Pool):
+    pass
+
+
+@dataclass
+class ReLU(Layer):
+    short: ClassVar[str] = "relu"
+
+
+@dataclass
+class LeakyReLU(Layer):
     negative_slope: float = 0.01
+    short: ClassVar[str] = "lrelu"
+
+    def code(self) -> str:
+        return f"LeakyReLU({self.negative_slope})"
 
 
 @dataclass
-class Sigmoid:
-    pass
+class Sigmoid(Layer):
+    short: ClassVar[str] = "sigmoid"
 
 
 @dataclass
-class Tanh:
-    pass
+class Tanh(Layer):
+    short: ClassVar[str] = "tanh"
 
 
 @dataclass
-class Flatten:
-    pass
+class Flatten(Layer):
+    short: ClassVar[str] = "flatten"
+
+    def rule(self, i, name, shape, batch):
+        n = math.prod(shape[1:])
+        size_formula = " x ".join(str(s) for s in shape[1:]) + f" = {n:,}" if len(shape) > 2 else None
+        return Rule((shape[0], n), size_formula)
 
 
 @dataclass
-class Linear:
+class Linear(Layer):
     in_features: int
     out_features: int
     bias: bool = True
+    short: ClassVar[str] = "fc"
+    positional: ClassVar[tuple[str, ...]] = ("in_features", "out_features")
+
+    def code(self) -> str:
+        extra = "" if self.bias else ", bias=False"
+        return f"Linear({self.in_features}, {self.out_features}{extra})"
+
+    def rule(self, i, name, shape, batch):
+        if len(shape) != 2:
+            raise SpecError(i, name, "needs_flatten", None, shape=list(shape),
+                            n=f"{math.prod(shape[1:]):,}")
+        if shape[1] != self.in_features:
+            raise SpecError(i, name, "in_features", {"in_features": shape[1]},
+                            got=shape[1], got_text=f"{shape[1]:,}")
+        fi, fo = self.in_features, self.out_features
+        params = fi * fo + (fo if self.bias else 0)
+        pform = f"{fi}*{fo}" + (f" + {fo}" if self.bias else "") + f" = {params:,}"
+        return Rule((shape[0], fo), None, params, pform, fi * fo * batch)
 
 
 @dataclass
-class Dropout:
+class Dropout(Layer):
     p: float = 0.5
+    short: ClassVar[str] = "drop"
+
+    def code(self) -> str:
+        return f"Dropout({self.p})"
 
 
 @dataclass
-class BatchNorm2d:
+class BatchNorm2d(Layer):
     num_features: int
+    short: ClassVar[str] = "bn"
+    positional: ClassVar[tuple[str, ...]] = ("num_features",)
+
+    def code(self) -> str:
+        return f"BatchNorm2d({self.num_features})"
+
+    def rule(self, i, name, shape, batch):
+        _check_4d(i, name, shape, "BatchNorm2d")
+        if shape[1] != self.num_features:
+            raise SpecError(i, name, "num_features", {"num_features": shape[1]},
+                            expected=self.num_features, got=shape[1])
+        params = 2 * self.num_features
+        return Rule(shape, None, params, f"2*{self.num_features} = {params:,}")
 
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
     Conv2d, MaxPool2d, AvgPool2d, ReLU, LeakyReLU, Sigmoid, Tanh, Flatten, Linear,
     Dropout, BatchNorm2d)}
-ACTIVATIONS = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh")
 
 
 def to_dict(layer) -> dict:
@@ -115,32 +225,7 @@ def spec_from_dicts(dicts) -> list:
 
 def layer_name(layer) -> str:
     """The layer as a student would write it in PyTorch, e.g. `Conv2d(1, 32, 3, padding=1)`."""
-    kind = type(layer).__name__
-    if isinstance(layer, Conv2d):
-        args = [str(layer.in_channels), str(layer.out_channels), str(layer.kernel_size)]
-        for key, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("bias", True)):
-            if getattr(layer, key) != default:
-                args.append(f"{key}={getattr(layer, key)}")
-        return f"{kind}({', '.join(args)})"
-    if isinstance(layer, (MaxPool2d, AvgPool2d)):
-        args = [str(layer.kernel_size)]
-        if layer.stride is not None:
-            args.append(str(layer.stride))
-        if layer.padding:
-            args.append(f"padding={layer.padding}")
-        if layer.ceil_mode:
-            args.append("ceil_mode=True")
-        return f"{kind}({', '.join(args)})"
-    if isinstance(layer, Linear):
-        extra = "" if layer.bias else ", bias=False"
-        return f"Linear({layer.in_features}, {layer.out_features}{extra})"
-    if isinstance(layer, LeakyReLU):
-        return f"LeakyReLU({layer.negative_slope})"
-    if isinstance(layer, Dropout):
-        return f"Dropout({layer.p})"
-    if isinstance(layer, BatchNorm2d):
-        return f"BatchNorm2d({layer.num_features})"
-    return f"{kind}()"
+    return layer.code()
 
 
 def build(spec) -> nn.Sequential:
@@ -156,41 +241,20 @@ def build(spec) -> nn.Sequential:
     return nn.Sequential(*modules)
 
 
-# Plain-words reasons, by code; the Korean ones are in locales/ko/arch.json.
-MESSAGES = {
-    "pool_padding": "padding {padding} is more than half the kernel ({kernel}); PyTorch allows "
-                    "at most {max_padding}.",
-    "no_fit": "gets a {h}x{w} input but its kernel is {k}x{k}: there is no position where it "
-              "fits. Use a smaller kernel, add padding, or remove a pooling layer before it.",
-    "no_fit_padded": "gets a {h}x{w} input but its kernel is {k}x{k} (with padding {padding}): "
-                     "there is no position where it fits. Use a smaller kernel, add padding, "
-                     "or remove a pooling layer before it.",
-    "needs_4d": "{what} needs an image-shaped input [batch, channels, height, width] but gets "
-                "{shape}. Put it before the Flatten.",
-    "in_channels": "expects {expected} input channels but receives {got}: set in_channels to "
-                   "{got}.",
-    "num_features": "expects {expected} channels but receives {got}: set num_features to {got}.",
-    "needs_flatten": "receives an image-shaped input {shape}; add a Flatten before it (it would "
-                     "then receive {n} features).",
-    "in_features": "receives {got_text} features: set in_features to {got}.",
-}
-
-
-class SpecError(ValueError):
-    """A layer that cannot work, explained in plain words with the fix."""
+class SpecError(UserError):
+    """A layer that cannot work, explained in plain words with the fix (`fix`: the fields
+    to set). The reasons are in locales/*/arch.json."""
+    prefix = "arch."
 
     def __init__(self, index: int, layer_name: str, code: str, fix: dict | None = None, **args):
-        self.index, self.layer_name, self.code, self.fix, self.args_ = (
-            index, layer_name, code, fix, args)
-        self.message = MESSAGES[code].format(**args)
-        super().__init__(f"Layer {index + 1}, {layer_name}: {self.message}")
+        self.index, self.layer_name, self.fix = index, layer_name, fix
+        self.code, self.fmt = code, args
+        self.message = self.localized("en")
+        super().__init__(code, f"Layer {index + 1}, {layer_name}: {self.message}", **args)
 
-    def localized(self, lang: str) -> str:
+    def localized(self, lang: str, page: str = "") -> str:
         """The reason in the UI language (English when no translation exists)."""
-        from cnndemo.i18n import t
-
-        text = t(f"arch.{self.code}", lang, **self.args_)
-        return self.message if text == f"arch.{self.code}" else text
+        return i18n.t(self.locale_key(), lang, **self.fmt)
 
 
 @dataclass
@@ -212,20 +276,31 @@ class Analysis:
     error: SpecError | None
 
 
-def _out_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):
-    """PyTorch's output-size rule, and the same rule written out with the numbers."""
-    eff = dilation * (kernel - 1) + 1
-    num = size + 2 * padding - eff
-    if num < 0 and not ceil_mode:
-        return None, ""
-    # PyTorch's rule, with Python's floor division rounding toward minus infinity
-    out = (num + (stride - 1 if ceil_mode else 0)) // stride + 1
-    # with ceil_mode the last window must start inside the input or the left padding
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1
-    k_txt = f"{dilation}*({kernel}-1)+1" if dilation != 1 else f"{kernel}"
-    f = "ceil" if ceil_mode else "floor"
-    return out, f"{f}(({size} - {k_txt} + 2*{padding})/{stride}) + 1 = {out}"
+@dataclass(frozen=True)
+class SizeCalc:
+    """Output size along one axis, with the formula filled in with the user's numbers."""
+
+    size: int
+    formula: str
+    ceil_adjusted: bool = False  # ceil_mode dropped a window that would start in the padding
+
+
+def output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+                ceil_mode: bool = False) -> SizeCalc:
+    """O = floor((I - K_eff + 2P) / S) + 1 with K_eff = D*(K-1) + 1: PyTorch's rule, the one
+    rule behind every shape in the app (the network table and the traced conv/pool ops)."""
+    k_eff = dilation * (k - 1) + 1
+    k_txt = str(k) if dilation == 1 else f"({dilation}*({k}-1)+1)"
+    span = n - k_eff + 2 * padding
+    rnd = "ceil" if ceil_mode else "floor"
+    size = max((-(-span // stride) if ceil_mode else span // stride) + 1, 0)
+    formula = f"{rnd}(({n} - {k_txt} + 2*{padding})/{stride}) + 1 = {size}"
+    adjusted = False
+    if ceil_mode and size > 0 and (size - 1) * stride >= n + padding:
+        size -= 1  # PyTorch: the last window must start inside the input or the left padding
+        adjusted = True
+        formula += f" - 1 = {size}"
+    return SizeCalc(size, formula, adjusted)
 
 
 def _conv_like(i, layer, shape, name, is_pool):
@@ -237,9 +312,9 @@ def _conv_like(i, layer, shape, name, is_pool):
     if is_pool and layer.padding > k // 2:
         raise SpecError(i, name, "pool_padding", {"padding": k // 2}, padding=layer.padding,
                         kernel=k, max_padding=k // 2)
-    oh, fh = _out_size(h, k, s, layer.padding, d, ceil)
-    ow, fw = _out_size(w, k, s, layer.padding, d, ceil)
-    if oh is None or ow is None or oh < 1 or ow < 1:
+    sh, sw = output_size(h, k, s, layer.padding, d, ceil), output_size(w, k, s, layer.padding, d, ceil)
+    oh, ow, fh, fw = sh.size, sw.size, sh.formula, sw.formula
+    if oh < 1 or ow < 1:
         eff = d * (k - 1) + 1
         raise SpecError(i, name, "no_fit_padded" if layer.padding else "no_fit", None, h=h, w=w,
                         k=eff, padding=layer.padding)
@@ -260,54 +335,12 @@ def analyze(spec, input_shape=(1, 28, 28), batch=1) -> Analysis:
         name = layer_name(layer)
         kind = type(layer).__name__
         try:
-            params, pform, size_formula, macs = 0, "0", None, 0
-            if isinstance(layer, Conv2d):
-                _check_4d(i, name, shape, "Conv2d")
-                if shape[1] != layer.in_channels:
-                    raise SpecError(i, name, "in_channels", {"in_channels": shape[1]},
-                                    expected=layer.in_channels, got=shape[1])
-                out, size_formula = _conv_like(i, layer, shape, name, False)
-                k, cin, cout = layer.kernel_size, layer.in_channels, layer.out_channels
-                weights = cout * cin * k * k
-                params = weights + (cout if layer.bias else 0)
-                pform = f"{cout}*{cin}*{k}*{k}" + (f" + {cout}" if layer.bias else "") + f" = {params:,}"
-                macs = weights * out[2] * out[3] * batch
-            elif isinstance(layer, (MaxPool2d, AvgPool2d)):
-                _check_4d(i, name, shape, kind)
-                out, size_formula = _conv_like(i, layer, shape, name, True)
-            elif isinstance(layer, BatchNorm2d):
-                _check_4d(i, name, shape, "BatchNorm2d")
-                if shape[1] != layer.num_features:
-                    raise SpecError(i, name, "num_features", {"num_features": shape[1]},
-                                    expected=layer.num_features, got=shape[1])
-                out = shape
-                params = 2 * layer.num_features
-                pform = f"2*{layer.num_features} = {params:,}"
-            elif isinstance(layer, Flatten):
-                n = math.prod(shape[1:])
-                out = (shape[0], n)
-                if len(shape) > 2:
-                    size_formula = " x ".join(str(s) for s in shape[1:]) + f" = {n:,}"
-            elif isinstance(layer, Linear):
-                if len(shape) != 2:
-                    n = math.prod(shape[1:])
-                    raise SpecError(i, name, "needs_flatten", None, shape=list(shape),
-                                    n=f"{n:,}")
-                if shape[1] != layer.in_features:
-                    raise SpecError(i, name, "in_features", {"in_features": shape[1]},
-                                    got=shape[1], got_text=f"{shape[1]:,}")
-                out = (shape[0], layer.out_features)
-                fi, fo = layer.in_features, layer.out_features
-                params = fi * fo + (fo if layer.bias else 0)
-                pform = f"{fi}*{fo}" + (f" + {fo}" if layer.bias else "") + f" = {params:,}"
-                macs = fi * fo * batch
-            else:
-                out = shape
+            r = layer.rule(i, name, tuple(shape), batch)
         except SpecError as e:
             return Analysis(rows, e)
-        rows.append(LayerInfo(i, name, kind, tuple(shape), tuple(out), params, pform,
-                              size_formula, macs))
-        shape = out
+        rows.append(LayerInfo(i, name, kind, tuple(shape), tuple(r.output_shape), r.params,
+                              r.params_formula, r.size_formula, r.macs))
+        shape = r.output_shape
     return Analysis(rows, None)
 
 

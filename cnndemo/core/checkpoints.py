@@ -34,12 +34,9 @@ class CheckpointError(RuntimeError):
 @dataclass
 class Loaded:
     model: nn.Module
-    meta: dict
+    meta: dict          # as stored in the file: plain values, the spec as layer dicts
     path: Path
-
-    @property
-    def spec(self) -> list:
-        return self.meta["spec"]
+    spec: list          # the layer dataclasses, converted once when the file is read
 
     @property
     def dataset(self) -> str:
@@ -67,6 +64,7 @@ class Info:
     accuracy: float | None
     shipped: bool
     created: str = ""
+    error: str | None = None  # why the file cannot be read; None for a good checkpoint
 
     def label(self) -> str:
         acc = f"{self.accuracy:.1%}" if self.accuracy is not None else "?"
@@ -88,18 +86,39 @@ def is_shipped(path) -> bool:
 def make_meta(spec, dataset, source, n_train, n_test, test_kind, accuracy, name="",
               input_shape=(1, 28, 28), **extra) -> dict:
     """The metadata every checkpoint carries."""
-    return {"name": name, "spec": arch.spec_to_dicts(spec) if spec and not isinstance(
-                spec[0], dict) else list(spec),
+    return {"name": name, "spec": arch.spec_to_dicts(spec),
             "input_shape": list(input_shape), "dataset": dataset, "source": source,
             "n_train": int(n_train), "n_test": int(n_test), "test_kind": test_kind,
             "accuracy": float(accuracy), "created": _dt.datetime.now().isoformat(timespec="seconds"),
             "torch_version": str(torch.__version__), **extra}
 
 
-def save(path, model: nn.Module, meta: dict) -> Path:
+def run_meta(cfg, ds, accuracy: float, n_test: int, name: str, epochs: int, device: str = "",
+             samples_per_s: float = 0.0) -> dict:
+    """The metadata of a training run (`train.TrainConfig` on a `data.DataSet`), the same
+    whether the command line or the training lab saves it."""
+    n_train = min(len(ds.train_y), cfg.train_subset or len(ds.train_y))
+    preset = {} if cfg.spec is not None else {"preset": cfg.preset}
+    return make_meta(cfg.layers(), ds.name, ds.source, n_train, n_test, ds.test_kind, accuracy,
+                     name=name, input_shape=cfg.input_shape, **preset, epochs=int(epochs),
+                     loss=cfg.loss, optimizer=cfg.optimizer, lr=cfg.lr, batch_size=cfg.batch_size,
+                     seed=cfg.seed, augment=cfg.augment, schedule=cfg.schedule,
+                     classes=list(ds.classes), samples_per_s=round(float(samples_per_s), 1),
+                     device=device)
+
+
+def check_writable(path) -> None:
+    """Refuse to overwrite a shipped model, unless CNNDEMO_ALLOW_SHIPPED_WRITE=1 (which is
+    how the shipped models are rebuilt). Callers that train first check before they start."""
     path = Path(path)
     if path.exists() and is_shipped(path) and os.environ.get("CNNDEMO_ALLOW_SHIPPED_WRITE") != "1":
-        raise CheckpointError(f"{path.name} is a shipped model and cannot be overwritten.")
+        raise CheckpointError(f"{path.name} is a shipped model and cannot be overwritten "
+                              "(set CNNDEMO_ALLOW_SHIPPED_WRITE=1 to rebuild it).")
+
+
+def save(path, model: nn.Module, meta: dict) -> Path:
+    path = Path(path)
+    check_writable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     blob = {"format": FORMAT, "state_dict": state, "meta": meta}
@@ -117,8 +136,8 @@ def save(path, model: nn.Module, meta: dict) -> Path:
     return path
 
 
-def load(path) -> Loaded:
-    path = Path(path)
+def _read_blob(path: Path) -> dict:
+    """The file's dict, or a CheckpointError that says what is wrong with it."""
     if not path.exists():
         raise CheckpointError(f"{path}: the file does not exist.")
     try:
@@ -132,15 +151,22 @@ def load(path) -> Loaded:
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(f"{path.name}: this is not a cnndemo checkpoint (it has no "
                               "architecture metadata).")
+    return blob
+
+
+def load(path) -> Loaded:
+    path = Path(path)
+    blob = _read_blob(path)
     meta = blob.get("meta") or {}
     try:
-        model = arch.build(arch.spec_from_dicts(meta["spec"]))
+        spec = arch.spec_from_dicts(meta["spec"])
+        model = arch.build(spec)
         model.load_state_dict(blob["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path.name}: the weights do not match the architecture "
                               f"stored with them ({_short(e)}).") from None
     model.eval()
-    return Loaded(model, meta, path)
+    return Loaded(model, meta, path, spec)
 
 
 def _short(e: Exception) -> str:
@@ -160,14 +186,13 @@ def read_info(path) -> Info | None:
 
 
 @lru_cache(maxsize=1024)
-def _read_info(path: Path, mtime_ns: int, size: int) -> Info | None:
+def _read_info(path: Path, mtime_ns: int, size: int) -> Info:
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        meta = blob["meta"]
-        return Info(path, meta.get("name") or path.stem, meta.get("dataset", "?"),
-                    meta.get("accuracy"), is_shipped(path), meta.get("created", ""))
-    except Exception:  # a broken file is simply not listed
-        return None
+        meta = _read_blob(path).get("meta") or {}
+    except CheckpointError as e:  # listed with its reason, so a damaged save does not vanish
+        return Info(path, path.stem, "?", None, is_shipped(path), error=str(e))
+    return Info(path, meta.get("name") or path.stem, meta.get("dataset", "?"),
+                meta.get("accuracy"), is_shipped(path), meta.get("created", ""))
 
 
 def list_checkpoints() -> list[Info]:
@@ -186,11 +211,13 @@ def delete(path) -> None:
     path.unlink(missing_ok=True)
 
 
-def load_or_fallback(path, dataset: str = "mnist") -> tuple[Loaded, str | None]:
-    """Load `path`; on failure fall back to the shipped model and return the reason."""
+def load_or_fallback(path, dataset: str = "mnist", loader=None) -> tuple[Loaded, str | None]:
+    """Load `path`; on failure fall back to the shipped model and return the reason.
+    `loader` replaces `load` (the app passes its cached loader)."""
+    loader = loader or load
     if path:
         try:
-            return load(path), None
+            return loader(path), None
         except CheckpointError as e:
-            return load(shipped_path(dataset)), str(e)
-    return load(shipped_path(dataset)), None
+            return loader(shipped_path(dataset)), str(e)
+    return loader(shipped_path(dataset)), None

@@ -27,6 +27,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ("mnist", "fashion-mnist")
+TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # as the UI names them
 DIGIT_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
@@ -59,7 +60,11 @@ class DataSet:
 
     @property
     def title(self) -> str:
-        return "MNIST" if self.name == "mnist" else "Fashion-MNIST"
+        return TITLES[self.name]
+
+    def test_image(self, i: int) -> np.ndarray:
+        """Test image `i` as [28, 28] floats in [0, 1], normalised exactly as training sees it."""
+        return to_float(self.test_x[i:i + 1])[0, 0].numpy()
 
     def describe(self) -> str:
         n_tr, n_te = len(self.train_y), len(self.test_y)
@@ -272,6 +277,3 @@ def _write_cache(path: Path, ds: DataSet) -> None:
     except OSError:
         Path(tmp).unlink(missing_ok=True)
 
-
-def clear_memory_cache() -> None:
-    _MEMORY.clear()

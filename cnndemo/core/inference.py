@@ -71,8 +71,7 @@ def layer_names(model: nn.Module, spec: list | None = None) -> list[str]:
     """Names as a student would write them, from the spec when we have it."""
     children = list(model.children())
     if spec and len(spec) == len(children):
-        layers = arch.spec_from_dicts(spec) if isinstance(spec[0], dict) else spec
-        return [arch.layer_name(layer) for layer in layers]
+        return [arch.layer_name(layer) for layer in spec]
     return [f"{type(m).__name__}()" for m in children]
 
 

@@ -18,11 +18,22 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from cnndemo import i18n
 from cnndemo.core import arch, seeding
 from cnndemo.core.data import DataSet, to_float
+from cnndemo.errors import UserError
 
 LOSSES = ("ce", "mse", "l1")
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+# The one optimizer table: name -> (torch.optim class, its settings besides the learning
+# rate). The training lab and the CLI pick by name; the gradients lesson races these.
+OPTIMIZER_CLASSES = {
+    "sgd": (torch.optim.SGD, {}),
+    "momentum": (torch.optim.SGD, {"momentum": 0.9}),
+    "adagrad": (torch.optim.Adagrad, {}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+    "adam": (torch.optim.Adam, {}),
+}
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 SCHEDULES = ("constant", "cosine")
 
 
@@ -36,6 +47,18 @@ def pick_device(override: str | None = None) -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+class SettingsError(UserError):
+    """A training setting that cannot work (`training.err.<code>`); a layer that does not
+    fit carries its `arch.SpecError` as `spec_error`, worded in the UI language too."""
+    prefix = "training.err."
+
+    def localized(self, lang: str, page: str = "") -> str:
+        if "spec_error" in self.fmt:
+            fmt = {**self.fmt, "why": self.fmt["spec_error"].localized(lang)}
+            return i18n.t(self.locale_key(), lang, **fmt)
+        return super().localized(lang, page)
 
 
 @dataclass
@@ -63,28 +86,38 @@ class TrainConfig:
             return arch.spec_from_dicts(self.spec)
         return arch.preset(self.preset).spec
 
-    def validate(self, n_train: int | None = None) -> None:
-        """Refuse impossible settings before anything runs, with the reason."""
-        if self.loss not in LOSSES:
-            raise ValueError(f"Unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; choose one of "
-                             f"{', '.join(OPTIMIZERS)}.")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"Unknown schedule {self.schedule!r}; choose one of "
-                             f"{', '.join(SCHEDULES)}.")
+    def problems(self, n_train: int | None = None) -> list[SettingsError]:
+        """Every impossible setting, before anything runs: the one settings check behind
+        the training lab's messages and `validate`."""
+        found = []
+        for what, value, known in (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
+                                   ("schedule", self.schedule, SCHEDULES)):
+            if value not in known:
+                found.append(SettingsError(what, value=value, known=", ".join(known)))
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"The learning rate must be a positive number, not {self.lr}.")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("Epochs and batch size must be at least 1.")
+            found.append(SettingsError("lr", lr=self.lr))
+        if self.batch_size < 1:
+            found.append(SettingsError("batch_size"))
         n = min(n_train, self.train_subset or n_train) if n_train else self.train_subset
         if n is not None and self.batch_size > n:
-            raise ValueError(f"The batch size ({self.batch_size}) is larger than the training "
-                             f"set ({n} samples): lower the batch size or use more samples.")
-        rows = arch.infer(self.layers(), tuple(self.input_shape))  # raises SpecError
-        if rows[-1].output_shape[1:] != (10,):
-            raise ValueError(f"The network must end with 10 outputs (one per class) but ends "
-                             f"with shape {list(rows[-1].output_shape)}.")
+            found.append(SettingsError("batch", batch=self.batch_size, n=n))
+        if self.epochs < 1:
+            found.append(SettingsError("epochs"))
+        analysis = arch.analyze(self.layers(), tuple(self.input_shape))
+        if analysis.error is not None:
+            e = analysis.error
+            found.append(SettingsError("arch", layer=e.layer_name, why=e.message, spec_error=e))
+        elif not analysis.rows or analysis.rows[-1].output_shape[1:] != (10,):
+            shape = list(analysis.rows[-1].output_shape) if analysis.rows else []
+            found.append(SettingsError("outputs", shape=shape))
+        if tuple(self.input_shape) != (1, 28, 28):
+            found.append(SettingsError("input", shape=list(self.input_shape)))
+        return found
+
+    def validate(self, n_train: int | None = None) -> None:
+        """Refuse impossible settings before anything runs, with the first reason."""
+        for problem in self.problems(n_train):
+            raise problem.fmt.get("spec_error", problem)
 
 
 class Diverged(RuntimeError):
@@ -134,16 +167,10 @@ def loss_value(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor
 
 
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    o = cfg.optimizer
-    if o == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr)
-    if o == "momentum":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
-    if o == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr)
-    if o == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr)
-    return torch.optim.Adam(params, lr=cfg.lr)
+    cls, kwargs = OPTIMIZER_CLASSES[cfg.optimizer]
+    if "momentum" in kwargs:  # the config's momentum wins over the table's default
+        kwargs = {**kwargs, "momentum": cfg.momentum}
+    return cls(params, lr=cfg.lr, **kwargs)
 
 
 def make_schedule(opt, kind: str, total_steps: int):

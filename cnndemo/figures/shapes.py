@@ -8,6 +8,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from cnndemo.core import arch
+
 COLORS = {"input": "#9aa5b1", "Conv2d": "#4c78a8", "MaxPool2d": "#f58518",
           "AvgPool2d": "#e45756", "Flatten": "#54a24b", "Linear": "#72b7b2"}
 SHOWN = ("Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Linear")
@@ -21,10 +23,6 @@ def scale(n: int) -> float:
     return 1.0 + 1.6 * math.log2(max(n, 1))
 
 
-SHORT = {"Conv2d": "conv", "MaxPool2d": "pool", "AvgPool2d": "pool", "Flatten": "flatten",
-         "Linear": "fc"}
-
-
 def volumes(rows, input_shape) -> list[tuple[str, str, str, tuple]]:
     """(kind, short name, layer, shape without batch) for the input and every
     shape-changing layer; short names count like the generated code (conv1, pool2, fc1)."""
@@ -32,7 +30,7 @@ def volumes(rows, input_shape) -> list[tuple[str, str, str, tuple]]:
     seen: dict[str, int] = {}
     for r in rows:
         if r.type in SHOWN:
-            base = SHORT[r.type]
+            base = arch.LAYER_TYPES[r.type].short
             seen[base] = seen.get(base, 0) + 1
             short = base if base == "flatten" else f"{base}{seen[base]}"
             out.append((r.type, short, r.name, tuple(r.output_shape[1:])))

@@ -109,22 +109,20 @@ def confusion_figure(confusion: list, classes: list, labels: dict,
     diag = np.full(cm.shape, np.nan)
     np.fill_diagonal(diag, np.diag(cm))
     hover = labels["hover"] + "<extra></extra>"
+    eye = np.eye(len(cm), dtype=bool)
+
+    def counts(mask):  # each heatmap prints its own cells' counts (plotly picks a text
+        return np.where(mask & (cm > 0), cm.astype(str), "")  # colour that reads on the cell)
+
     fig = go.Figure()
     fig.add_trace(go.Heatmap(z=diag, x=names, y=names, colorscale="Greens", showscale=False,
                              zmin=0, zmax=max(1, int(np.diag(cm).max())), hovertemplate=hover,
-                             xgap=1, ygap=1))
+                             xgap=1, ygap=1, text=counts(eye), texttemplate="%{text}",
+                             textfont=dict(size=13)))
     fig.add_trace(go.Heatmap(z=off, x=names, y=names, colorscale="Reds", showscale=False,
                              zmin=0, zmax=max(1.0, np.nanmax(off) if off.size > 1 else 1.0),
-                             hovertemplate=hover, xgap=1, ygap=1))
-    # dark cells get white numbers: a cell is dark when it is near the top of its scale
-    dark = np.where(np.eye(len(cm), dtype=bool), cm > 0.6 * max(np.diag(cm).max(), 1),
-                    cm > 0.6 * max(np.nan_to_num(off).max(), 1))
-    fig.add_trace(go.Scatter(
-        x=[names[j] for i in range(len(names)) for j in range(len(names))],
-        y=[names[i] for i in range(len(names)) for j in range(len(names))],
-        mode="text", text=[str(v) if v else "" for v in cm.ravel()], hoverinfo="skip",
-        textfont=dict(size=13, color=["white" if d else "black" for d in dark.ravel()]),
-        showlegend=False))
+                             hovertemplate=hover, xgap=1, ygap=1, text=counts(~eye),
+                             texttemplate="%{text}", textfont=dict(size=13)))
     if selected is not None:
         t, p = selected
         fig.add_shape(type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,

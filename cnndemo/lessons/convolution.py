@@ -11,47 +11,26 @@ Coordinates in a `Step` are in the *padded* input, the grid the page draws.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnndemo.core.arch import SizeCalc, output_size  # the one size rule
+from cnndemo.errors import UserError
+from cnndemo.lessons import numbers
 
-class OpsError(ValueError):
-    """A setting that cannot produce an output. `code` names the problem (pages translate
-    it as `<page>.err_<code>`), `params` fills the message, `formula` shows the arithmetic."""
+
+class OpsError(UserError):
+    """A setting that cannot produce an output. `code` names the problem (the page that
+    shows it words it as `<page>.err_<code>`), `params` fills the message, `formula` shows
+    the arithmetic."""
+    prefix = "{page}.err_"
+    default_page = "convolution"
 
     def __init__(self, code: str, message: str, formula: str | None = None, **params):
-        super().__init__(message)
-        self.code = code
         self.formula = formula
         self.params = params
-
-
-@dataclass(frozen=True)
-class SizeCalc:
-    """Output size along one axis, with the formula filled in with the user's numbers."""
-
-    size: int
-    formula: str
-    ceil_adjusted: bool = False  # ceil_mode dropped a window that would start in the padding
-
-
-def output_size(n: int, k: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                ceil_mode: bool = False) -> SizeCalc:
-    """O = floor((I - K_eff + 2P) / S) + 1 with K_eff = D*(K-1) + 1 (PyTorch's rule)."""
-    k_eff = dilation * (k - 1) + 1
-    k_txt = str(k) if dilation == 1 else f"({dilation}*({k}-1)+1)"
-    span = n - k_eff + 2 * padding
-    rnd = "ceil" if ceil_mode else "floor"
-    size = max((-(-span // stride) if ceil_mode else span // stride) + 1, 0)
-    formula = f"{rnd}(({n} - {k_txt} + 2*{padding})/{stride}) + 1 = {size}"
-    adjusted = False
-    if ceil_mode and size > 0 and (size - 1) * stride >= n + padding:
-        size -= 1  # PyTorch: the last window must start inside the input or the left padding
-        adjusted = True
-        formula += f" - 1 = {size}"
-    return SizeCalc(size, formula, adjusted)
+        super().__init__(code, message, **params, formula=formula or "")
 
 
 @dataclass
@@ -174,10 +153,9 @@ def conv2d(x, kernel, bias: float = 0.0, stride: int = 1, padding: int = 0,
             cols = [j * stride + b for b in offs_c]
             window = padded[:, rows][:, :, cols]
             out[i, j] = float((window * k).sum() + bias)
-            if trace:
-                cells = [(r, q) for r in rows for q in cols]
-                steps.append(Step(i, j, cells, window.reshape(c, -1), out[i, j],
-                                  weights=k.reshape(c, -1), bias=float(bias)))
+            cells = [(r, q) for r in rows for q in cols]
+            steps.append(Step(i, j, cells, window.reshape(c, -1), out[i, j],
+                              weights=k.reshape(c, -1), bias=float(bias)))
     return Result(padded, out, steps, sh, sw, padding)
 
 
@@ -253,26 +231,19 @@ def stack(x, kernel, times: int, padding: int = 0, bias: float = 0.0) -> list[np
     return maps
 
 
-_TOKEN = re.compile(r"[,\s;]+")
-
-
 def parse_grid(text: str, max_rows: int = 12, max_cols: int = 12, name: str = "grid") -> np.ndarray:
     """Rows of numbers (one row per line, separated by spaces or commas) -> 2-D array.
     Fractions like 1/9 are accepted. Raises OpsError with the offending token."""
     rows = []
     for ln, line in enumerate(text.strip().splitlines(), start=1):
-        tokens = [t for t in _TOKEN.split(line.strip()) if t]
-        if not tokens:
+        found = numbers.tokens(line)
+        if not found:
             continue
         row = []
-        for tok in tokens:
+        for tok in found:
             try:
-                if "/" in tok:
-                    a, b = tok.split("/", 1)
-                    val = float(a) / float(b)
-                else:
-                    val = float(tok)
-            except (ValueError, ZeroDivisionError):
+                val = numbers.number(tok)
+            except ValueError:
                 raise OpsError("not_a_number", f"{name}: '{tok}' in row {ln} is not a number",
                                token=tok, row=ln, what=name) from None
             if not math.isfinite(val):
@@ -293,7 +264,3 @@ def parse_grid(text: str, max_rows: int = 12, max_cols: int = 12, name: str = "g
                        max_rows=max_rows, max_cols=max_cols)
     return a
 
-
-def format_grid(a, fmt: str = "g") -> str:
-    """The inverse of parse_grid, for filling the text boxes of presets."""
-    return "\n".join(" ".join(fmt_num(v, fmt) for v in row) for row in np.asarray(a))

@@ -13,7 +13,6 @@ Course experiments (seed 001 and 002), scaled to a lesson on a CPU:
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -87,27 +86,9 @@ def initial_models(cfgs: list) -> list[torch.nn.Module]:
     return models
 
 
-def check_settings(cfg: train.TrainConfig, n_train: int) -> list[tuple[str, dict]]:
-    """Impossible settings, as (locale key, format values), before anything runs."""
-    problems = []
-    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
-        problems.append(("training.err.lr", {"lr": cfg.lr}))
-    n = min(n_train, cfg.train_subset or n_train)
-    if cfg.batch_size > n:
-        problems.append(("training.err.batch", {"batch": cfg.batch_size, "n": n}))
-    if cfg.epochs < 1:
-        problems.append(("training.err.epochs", {}))
-    analysis = arch.analyze(cfg.layers(), tuple(cfg.input_shape))
-    if analysis.error is not None:
-        e = analysis.error
-        problems.append(("training.err.arch", {"layer": e.layer_name, "why": e.message,
-                                               "spec_error": e}))
-    elif not analysis.rows or analysis.rows[-1].output_shape[1:] != (10,):
-        shape = list(analysis.rows[-1].output_shape) if analysis.rows else []
-        problems.append(("training.err.outputs", {"shape": shape}))
-    if tuple(cfg.input_shape) != (1, 28, 28):
-        problems.append(("training.err.input", {"shape": list(cfg.input_shape)}))
-    return problems
+def check_settings(cfg: train.TrainConfig, n_train: int) -> list[train.SettingsError]:
+    """Impossible settings, before anything runs."""
+    return cfg.problems(n_train)
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnndemo.errors import UserError
 from cnndemo.lessons import convolution as ops
 
 KERNELS: dict[str, np.ndarray] = {
@@ -78,11 +79,16 @@ class FirstLayer:
     name: str             # e.g. "Conv2d(1, 32, kernel_size=(3, 3), ...)"
 
 
+class NoConvLayer(UserError):
+    """The model has no convolution layer to show (an MLP)."""
+    prefix = "convolution."
+
+
 def _first_conv(model: nn.Module) -> nn.Conv2d:
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             return m
-    raise ValueError("this model has no convolution layer")
+    raise NoConvLayer("no_conv")
 
 
 def first_layer(model: nn.Module, image) -> FirstLayer:

@@ -2,7 +2,7 @@
 
 Everything here runs on real PyTorch autograd and ``torch.optim``; the page only draws
 what these functions return.  The deep-network and optimizer demos live in
-``gradients_optim.py``.
+``optimizers.py``.
 """
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ import torch
 from torch import nn
 
 from cnndemo.core import seeding
+from cnndemo.errors import UserError
 
 
-class BadInput(ValueError):
-    """A control value the demo cannot use; ``key`` names the locale message."""
+class BadInput(UserError):
+    """A control value the demo cannot use; ``key`` names the message (``gradients.err.<key>``)."""
+    prefix = "gradients.err."
 
-    def __init__(self, key: str, message: str, **fmt):
-        super().__init__(message)
-        self.key = key
-        self.fmt = fmt
+    @property
+    def key(self) -> str:
+        return self.code
 
 
 def check_lr(lr: float) -> float:
@@ -252,21 +253,22 @@ def train_perceptron(gate: str = "or", hidden: int = 0, lr: float = 0.1, steps: 
 
 # --- 4. activations ----------------------------------------------------------------------
 
-ACTIVATIONS = ("relu", "leaky_relu", "prelu", "sigmoid", "tanh")
+# The one list of activations the lessons use: name -> the module, given the leaky slope
+# and PReLU's starting slope.
+ACTIVATION_MODULES = {
+    "relu": lambda slope, prelu_init: nn.ReLU(),
+    "leaky_relu": lambda slope, prelu_init: nn.LeakyReLU(slope),
+    "prelu": lambda slope, prelu_init: nn.PReLU(init=prelu_init),  # its slope is learned
+    "sigmoid": lambda slope, prelu_init: nn.Sigmoid(),
+    "tanh": lambda slope, prelu_init: nn.Tanh(),
+}
+ACTIVATIONS = tuple(ACTIVATION_MODULES)
 
 
 def activation_module(name: str, slope: float = 0.01, prelu_init: float = 0.25) -> nn.Module:
-    if name == "relu":
-        return nn.ReLU()
-    if name == "leaky_relu":
-        return nn.LeakyReLU(slope)
-    if name == "prelu":
-        return nn.PReLU(init=prelu_init)  # its slope is a learned parameter
-    if name == "sigmoid":
-        return nn.Sigmoid()
-    if name == "tanh":
-        return nn.Tanh()
-    raise BadInput("activation", f"Unknown activation {name!r}.", name=name)
+    if name not in ACTIVATION_MODULES:
+        raise BadInput("activation", f"Unknown activation {name!r}.", name=name)
+    return ACTIVATION_MODULES[name](slope, prelu_init)
 
 
 def activation_curves(names=ACTIVATIONS, lo: float = -5.0, hi: float = 5.0, n: int = 201,

@@ -17,23 +17,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import torch
+
+from cnndemo.errors import UserError
+from cnndemo.lessons import numbers
 
 UNITS = ("nats", "bits")
 LOSS_NAMES = ("ce", "mse", "l1")
 _LOG_BASE = {"nats": 1.0, "bits": math.log(2.0)}
 
 
-class LossInputError(ValueError):
-    """Bad input for the loss lab. ``code`` is a short name the UI translates, ``info`` its details."""
+class LossInputError(UserError):
+    """Bad input for the loss lab. ``code`` names the message (``losses.err.<code>``),
+    ``info`` its details."""
+    prefix = "losses.err."
 
-    def __init__(self, code: str, message: str, **info):
-        super().__init__(message)
-        self.code = code
-        self.info = info
+    @property
+    def info(self) -> dict:
+        return self.fmt
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,14 @@ def _check_unit(unit: str) -> float:
 
 def parse_numbers(text: str) -> list[float]:
     """'0.5, 1/4 0.25' -> [0.5, 0.25, 0.25]. Accepts commas/spaces and fractions like 1/6."""
-    tokens = [t for t in text.replace(",", " ").replace(";", " ").split() if t]
-    if not tokens:
+    found = numbers.tokens(text)
+    if not found:
         raise LossInputError("empty", "no numbers given")
     out = []
-    for tok in tokens:
+    for tok in found:
         try:
-            out.append(float(Fraction(tok)) if "/" in tok else float(tok))
-        except (ValueError, ZeroDivisionError):
+            out.append(numbers.number(tok))
+        except ValueError:
             raise LossInputError("bad_number", f"{tok!r} is not a number", token=tok) from None
     return out
 

@@ -8,12 +8,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnndemo.core import seeding
-from cnndemo.lessons.gradients import BadInput, check_lr, check_steps, descend
+from cnndemo.core import seeding, train
+from cnndemo.lessons.gradients import BadInput, activation_module, check_lr, check_steps, descend
 
 # --- 5. vanishing gradients --------------------------------------------------------------
 
-DEEP_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+DEEP_ACTIVATIONS = ("sigmoid", "tanh", "relu")  # the ones with a classic initialisation rule
 INITS = ("default", "scaled")  # scaled = Xavier for sigmoid/tanh, He (Kaiming) for ReLU
 MIN_DEPTH, MAX_DEPTH = 2, 20
 
@@ -31,7 +31,7 @@ def deep_mlp(depth: int, activation: str = "sigmoid", init: str = "default",
     gen = seeding.generator(seed)
     layers, d = [], 784
     for _ in range(depth - 1):
-        layers += [nn.Linear(d, width), DEEP_ACTIVATIONS[activation]()]
+        layers += [nn.Linear(d, width), activation_module(activation)]
         d = width
     layers.append(nn.Linear(d, 10))
     model = seeding.init_parameters(nn.Sequential(*layers), gen)
@@ -124,14 +124,16 @@ SURFACES = {
     "bowl": Surface(_bowl, (-5, 5), (-5, 5), (-4.0, 3.0), (0.0, 0.0), 0.1, 60, False),
 }
 
+# The engine's optimizer table, with momentum shown at two strengths:
 # name -> (torch.optim class, keyword arguments besides lr)
+_ENGINE = train.OPTIMIZER_CLASSES
 OPTIMIZERS = {
-    "sgd": (torch.optim.SGD, {}),
-    "momentum_0.5": (torch.optim.SGD, {"momentum": 0.5}),
-    "momentum_0.9": (torch.optim.SGD, {"momentum": 0.9}),
-    "adagrad": (torch.optim.Adagrad, {}),
-    "rmsprop": (torch.optim.RMSprop, {}),
-    "adam": (torch.optim.Adam, {}),
+    "sgd": _ENGINE["sgd"],
+    "momentum_0.5": (_ENGINE["momentum"][0], {"momentum": 0.5}),
+    "momentum_0.9": _ENGINE["momentum"],
+    "adagrad": _ENGINE["adagrad"],
+    "rmsprop": _ENGINE["rmsprop"],
+    "adam": _ENGINE["adam"],
 }
 
 

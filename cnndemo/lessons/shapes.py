@@ -14,8 +14,7 @@ from cnndemo.core import arch
 
 BYTES_PER_FLOAT = 4  # float32 weights and activations
 SPATIAL = ("Conv2d", "MaxPool2d", "AvgPool2d")
-EDITABLE_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "LeakyReLU", "Sigmoid",
-                  "Tanh", "Flatten", "Linear", "Dropout", "BatchNorm2d")
+EDITABLE_TYPES = tuple(arch.LAYER_TYPES)
 
 
 @dataclass(frozen=True)
@@ -165,20 +164,13 @@ def apply_fix(spec, error: arch.SpecError) -> list[dict]:
 
 # ---------------------------------------------------------------- PyTorch source code
 
-_ATTR = {"Conv2d": "conv", "MaxPool2d": "pool", "AvgPool2d": "pool", "ReLU": "relu",
-         "LeakyReLU": "lrelu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Flatten": "flatten",
-         "Linear": "fc", "Dropout": "drop", "BatchNorm2d": "bn"}
-
-
 def module_expr(layer) -> str:
     """`nn.Conv2d(1, 32, kernel_size=3, padding=1)`: the constructor call, with the
     arguments that differ from PyTorch's defaults spelled out by name."""
     d = arch.to_dict(layer) if not isinstance(layer, dict) else dict(layer)
     kind = d.pop("type")
     cls = arch.LAYER_TYPES[kind]
-    positional = {"Conv2d": ("in_channels", "out_channels"),
-                  "Linear": ("in_features", "out_features"),
-                  "BatchNorm2d": ("num_features",)}.get(kind, ())
+    positional = cls.positional
     defaults = {f: getattr(cls, f) for f in d if hasattr(cls, f)}
     args = [repr(d.pop(name)) for name in positional]
     for name, value in d.items():
@@ -199,7 +191,7 @@ def pytorch_source(spec, input_shape=(1, 28, 28), class_name: str = "Net") -> st
     counts: dict[str, int] = {}
     names = []
     for layer in report.layers:
-        base = _ATTR[type(layer).__name__]
+        base = layer.short
         counts[base] = counts.get(base, 0) + 1
         names.append(base)
     seen: dict[str, int] = {}

@@ -94,9 +94,3 @@ def test_filters_section_renders_with_the_shipped_model_and_korean():
     assert at.radio(key="convolution_img_src").value == "drawing"
     at.slider(key="convolution_ch_n").set_value(5).run()
     assert "5 × 3 × 2 × 2 + 5 = 65" in _text(at)
-
-
-def test_locales_have_the_same_keys():
-    en = json.loads((i18n.LOCALES / "en" / "convolution.json").read_text(encoding="utf-8"))
-    ko = json.loads((i18n.LOCALES / "ko" / "convolution.json").read_text(encoding="utf-8"))
-    assert set(en) == set(ko) and all(k.startswith("convolution.") for k in en)

@@ -81,9 +81,3 @@ def test_real_feature_map_and_3d_view_with_the_shipped_model():
     assert "1×28×28 → 32×28×28 → 32×14×14" in _text(at)
     volume = [c for c in _charts(at).values() if c["data"][0]["type"] == "mesh3d"]
     assert volume and "32 × 14 × 14" in "".join(str(d.get("hovertext")) for d in volume[0]["data"])
-
-
-def test_locales_have_the_same_keys():
-    en = json.loads((i18n.LOCALES / "en" / "pooling.json").read_text(encoding="utf-8"))
-    ko = json.loads((i18n.LOCALES / "ko" / "pooling.json").read_text(encoding="utf-8"))
-    assert set(en) == set(ko) and all(k.startswith("pooling.") for k in en)

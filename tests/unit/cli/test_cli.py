@@ -1,28 +1,38 @@
-"""`python -m cnndemo ...`: the stable command-line interface, run as a real subprocess."""
+"""`python -m cnndemo ...`: the stable command-line interface. Commands run in-process
+(the same `main` the module runs); one test runs the real `python -m cnndemo`."""
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
-from cnndemo.core import arch
-
-ENV = dict(os.environ, CNNDEMO_OFFLINE="1")
+from cnndemo.cli.main import main
+from cnndemo.core import arch, checkpoints
 
 
 def run(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "cnndemo", *args], capture_output=True,
-                          text=True, env=ENV, timeout=600)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's own errors
+            code = e.code
+    proc = SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
 
 
 def test_presets_lists_every_name():
-    out = run("presets").stdout
+    proc = subprocess.run([sys.executable, "-m", "cnndemo", "presets"], capture_output=True,
+                          text=True, env=dict(os.environ, CNNDEMO_OFFLINE="1"), timeout=600)
+    assert proc.returncode == 0, proc.stderr
     for name in arch.PRESETS:
-        assert name in out
+        assert name in proc.stdout
 
 
 def test_summary_json_shape():
@@ -51,9 +61,17 @@ def test_train_then_evaluate(tmp_path):
     assert result["accuracy"] > 0.5
 
 
+def _recorded(dataset: str) -> dict:
+    """What the shipped model's file says it scored, and on how many images."""
+    return checkpoints.load(checkpoints.shipped_path(dataset)).meta
+
+
 def test_shipped_digits_model_evaluates_at_97_percent():
     result = json.loads(run("evaluate", "--checkpoint", "checkpoints/digits.pt", "--json").stdout)
+    meta = _recorded("mnist")
     assert result["accuracy"] >= 0.97 and result["n"] == 1000
+    assert (result["accuracy"], result["n"]) == (pytest.approx(meta["accuracy"], abs=1 / meta["n_test"]),
+                                                 meta["n_test"])
 
 
 def test_evaluate_refuses_a_broken_file(tmp_path):
@@ -69,6 +87,16 @@ def test_train_refuses_bad_settings(tmp_path):
     assert proc.returncode == 2 and "learning rate" in proc.stderr
 
 
+def test_train_refuses_a_shipped_target_before_training(monkeypatch):
+    monkeypatch.delenv("CNNDEMO_ALLOW_SHIPPED_WRITE", raising=False)
+    before = checkpoints.shipped_path("mnist").read_bytes()
+    proc = run("train", "--preset", "course-b", "--dataset", "mnist", "--epochs", "40",
+               "--out", "checkpoints/digits.pt", check=False)
+    assert proc.returncode == 2 and "CNNDEMO_ALLOW_SHIPPED_WRITE=1" in proc.stderr
+    assert "epoch" not in proc.stderr and "Traceback" not in proc.stderr
+    assert checkpoints.shipped_path("mnist").read_bytes() == before
+
+
 def test_shipped_fashion_model_reaches_90_percent_on_the_official_test_set():
     from cnndemo.core import data
 
@@ -77,3 +105,5 @@ def test_shipped_fashion_model_reaches_90_percent_on_the_official_test_set():
     result = json.loads(run("evaluate", "--checkpoint", "checkpoints/fashion.pt", "--json").stdout)
     assert result["dataset"] == "fashion-mnist" and result["n"] == 10_000
     assert result["accuracy"] >= 0.90
+    meta = _recorded("fashion-mnist")
+    assert result["accuracy"] == pytest.approx(meta["accuracy"], abs=1 / meta["n_test"])

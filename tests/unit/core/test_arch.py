@@ -125,7 +125,7 @@ def test_formulas_written_out():
     assert rows[8].size_formula == "floor((7 - 2 + 2*1)/2) + 1 = 4"
     assert rows[10].params_formula == "2048*625 + 625 = 1,280,625"
     dil = arch.infer([Conv2d(1, 1, 3, dilation=2)], (1, 9, 9))[0]
-    assert dil.size_formula == "floor((9 - 2*(3-1)+1 + 2*0)/1) + 1 = 5"
+    assert dil.size_formula == "floor((9 - (2*(3-1)+1) + 2*0)/1) + 1 = 5"
 
 
 def test_ceil_mode_matches_torch():

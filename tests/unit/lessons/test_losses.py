@@ -1,7 +1,5 @@
 """cnndemo.lessons.losses against torch.nn.functional, autograd, and the course's numbers."""
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +7,6 @@ import torch
 import torch.nn.functional as F
 
 from cnndemo.lessons import losses as L
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def rng_probs(rng, n):
@@ -208,11 +204,3 @@ def test_temperature_sharpens_and_flattens():
     k = L.PRESET_TRUE_CLASS
     assert L.softmax(z, 0.5)[k] > L.softmax(z, 1.0)[k] > L.softmax(z, 5.0)[k] > 0.1
     assert L.entropy(L.softmax(z, 100.0), "bits") == pytest.approx(math.log2(10), abs=1e-3)
-
-
-def test_locales_have_same_keys():
-    en = json.loads((ROOT / "cnndemo/locales/en/losses.json").read_text(encoding="utf-8"))
-    ko = json.loads((ROOT / "cnndemo/locales/ko/losses.json").read_text(encoding="utf-8"))
-    assert set(en) == set(ko)
-    assert all(k.startswith("losses.") for k in en)
-    assert all(v.strip() for v in list(en.values()) + list(ko.values()))

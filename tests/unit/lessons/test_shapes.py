@@ -1,9 +1,7 @@
 """The shape explorer's table against real PyTorch: a forward pass, torchinfo as an
 independent peer, the generated source code executed, and input gradients for the
 receptive field."""
-import json
 import random
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +12,6 @@ from cnndemo.core import arch
 from cnndemo.lessons import shapes
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parents[3]
 IMAGE_PRESETS = [n for n, p in arch.PRESETS.items() if len(p.input_shape) == 3]
 
 
@@ -344,13 +341,6 @@ def test_default_and_retyped_layers_fit():
     assert shapes.default_layer("Linear", (1, 3136))["in_features"] == 3136
     assert shapes.explain(flat + [shapes.default_layer("Linear", (1, 3136))],
                           (1, 28, 28)).error is None
-
-
-def test_locales_have_the_same_keys():
-    en = json.loads((ROOT / "cnndemo/locales/en/shapes.json").read_text("utf-8"))
-    ko = json.loads((ROOT / "cnndemo/locales/ko/shapes.json").read_text("utf-8"))
-    assert set(en) == set(ko) and all(k.startswith("shapes.") for k in en)
-    assert all(v.strip() for v in ko.values())
 
 
 # ------------------------------------------------------------------ 3-D view
