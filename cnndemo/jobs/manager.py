@@ -365,7 +365,7 @@ class JobManager:
             series = rr.test if "test_acc" in msg.info else rr.train
             series.add(next(rr.order), msg.info)
             points = heapq.merge(rr.train.items(), rr.test.items(), key=lambda p: p[0])
-            self._set_run(rec, i, batches=tuple(p for _, p in points),
+            self._set_run(rec, i, batches=tuple(p for _, p in points), n_points=rr.view.n_points + 1,
                           fraction=rr.view.fraction if msg.fraction is None else msg.fraction)
         elif isinstance(msg, EpochPoint):
             rr.epochs.append(msg.info)

@@ -22,12 +22,12 @@ class Decimated:
         self.cap, self.stride, self.seen, self.points, self.newest = cap, 1, 0, [], None
 
     def add(self, order: int, point: dict) -> None:
+        self.newest = (order, point)
         if self.seen % self.stride == 0:
-            self.points.append((order, point))
+            self.points.append(self.newest)
             if len(self.points) > self.cap:
                 self.points, self.stride = self.points[::2], self.stride * 2
         self.seen += 1
-        self.newest = (order, point)
 
     def items(self) -> list:
         if self.newest is not None and (not self.points or self.points[-1] is not self.newest):
@@ -42,6 +42,7 @@ class RunProgress:
     cfg: object                         # train.TrainConfig (not imported: torch stays lazy)
     state: JobState = QUEUED
     batches: tuple = ()                 # live per-batch points (dicts), bounded
+    n_points: int = 0                   # live points received, of which `batches` keeps some
     epochs: tuple = ()                  # per-epoch points (dicts)
     fraction: float = 0.0               # of this run, 0..1
     history: dict | None = None         # final History as plain lists
