@@ -359,7 +359,7 @@ class JobManager:
             return
         rr, i = rec.runs[msg.run], msg.run
         if isinstance(msg, RunStart):
-            self._set(rec, current=i)
+            self._set(rec, current=i, pid=msg.pid)
             self._set_run(rec, i, state=RUNNING, device=msg.device)
         elif isinstance(msg, BatchPoint):
             series = rr.test if "test_acc" in msg.info else rr.train

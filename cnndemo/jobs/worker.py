@@ -59,7 +59,8 @@ class Run:
 @dataclass(frozen=True)
 class RunStart:
     run: int
-    device: str
+    device: str     # what the job got: "cpu", "cuda", "cuda:1"...
+    pid: int        # the process training it (a local job process or a Ray actor's)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _train_runs(runs, send, stop_ev, threads, workdir, with_results) -> tuple[Jo
         if stop_ev.is_set():
             break
         cfg = dataclasses.replace(run.cfg, threads=threads)
-        send(RunStart(i, str(train.pick_device(cfg.device))))
+        send(RunStart(i, str(train.pick_device(cfg.device)), os.getpid()))
         ds = data.load(cfg.dataset)
         last, last_test = [0.0], [time.time()]
 
