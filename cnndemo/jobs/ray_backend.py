@@ -1,4 +1,5 @@
-"""The Ray backend: each job is a Ray actor on the cluster at $CNNDEMO_RAY_ADDRESS.
+"""The Ray backend: each job is a Ray actor on the cluster at $CNNDEMO_RAY_ADDRESS
+(`host:port` of a running cluster, or `local` to start one inside the server).
 
 Imported only when that variable is set, so Ray stays optional (`requirements-ray.txt`).
 The actor runs the same `worker.run_job` as a local job process, in one of its threads,
@@ -114,8 +115,9 @@ class RayBackend:
             if ray.is_initialized():
                 return
             env = {k: v for k, v in os.environ.items() if k.startswith("CNNDEMO_")}
+            extra = {"include_dashboard": False} if self.address == "local" else {}
             ray.init(address=self.address, log_to_driver=False, namespace="cnndemo",
-                     runtime_env={"env_vars": env})
+                     runtime_env={"env_vars": env}, **extra)
             self._connected_here = True
 
     def resources(self) -> tuple[float, float]:

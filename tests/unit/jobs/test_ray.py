@@ -10,6 +10,7 @@ import torch
 
 from cnndemo.core import arch
 from cnndemo.jobs import manager as jobs
+from tests.unit.jobs.ray_cluster import local_ray
 from tests.unit.jobs.test_jobs import TINY, long_run, tiny
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -17,26 +18,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A Ray head on 127.0.0.1 only. Ray reads this switch when it is first imported, and
-    without it would pick the machine's outside address even when told 127.0.0.1."""
-    old = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    import ray
-
-    ctx = ray.init(address="local", num_cpus=1, num_gpus=0, include_dashboard=False,
-                   object_store_memory=80 * 1024**2, _node_ip_address="127.0.0.1",
-                   log_to_driver=False)
-    try:
-        assert ctx.address_info["node_ip_address"] == "127.0.0.1"
-        from cnndemo.jobs.ray_backend import RayBackend
-
-        yield ctx.address_info["gcs_address"], RayBackend
-    finally:
-        ray.shutdown()
-        if old is None:
-            os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
-        else:
-            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = old
+    with local_ray() as found:
+        yield found
 
 
 @pytest.fixture
