@@ -7,12 +7,17 @@
 - seed_recipe_time_to_90_fashion_s: the course's recipe (Adam lr 0.001, batch 100, CNN B)
   through the course's loop (torchvision-style dataset with a per-image ToTensor, a
   shuffling DataLoader, evaluation after each epoch), to the same accuracy;
-- draw_rerun_ms_p50_while_training: the Draw page's rerun time while two jobs train.
+- draw_rerun_ms_p50_while_training: the Draw page's rerun time while two jobs train;
+- job_stop_latency_s / job_poll_us: from Stop to the job reported stopped (median of 3),
+  and one page poll of a running job's snapshot with 8 threads polling; on Ray too when
+  $CNNDEMO_RAY_ADDRESS is set.
 Each training bench uses as many torch threads as one training job gets on this machine.
 """
 from __future__ import annotations
 
+import os
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -104,5 +109,49 @@ def draw_rerun_ms_p50_while_training(reruns: int = 15) -> dict:
             "draw_rerun_jobs_running": running}
 
 
+def _poll_us(mgr: jobs.JobManager, job_id: str, threads: int = 8, n: int = 2000) -> float:
+    """Microseconds per `get` while `threads` threads poll the same running job."""
+    times: list[float] = []
+
+    def poll():
+        t0 = time.perf_counter()
+        for _ in range(n):
+            mgr.get(job_id)
+        times.append((time.perf_counter() - t0) / n * 1e6)
+
+    pollers = [threading.Thread(target=poll) for _ in range(threads)]
+    for t in pollers:
+        t.start()
+    for t in pollers:
+        t.join()
+    return statistics.median(times)
+
+
+def job_stop_latency_s(repeats: int = 3) -> dict:
+    backends = [("local", None)]
+    if os.environ.get("CNNDEMO_RAY_ADDRESS"):
+        from cnndemo.jobs import ray_backend
+        backends.append(("ray", ray_backend.RayBackend(os.environ["CNNDEMO_RAY_ADDRESS"])))
+    long_run = train.TrainConfig(preset="course-b", epochs=1000, train_subset=2000)
+    out = {}
+    for name, backend in backends:
+        mgr = jobs.JobManager(max_running=1, threads=1, backend=backend)
+        lat, polls = [], []
+        try:
+            for _ in range(repeats):
+                job_id = mgr.submit([jobs.Run("bench", long_run)], owner="bench")
+                mgr.wait(job_id, 180, until=lambda j: j.runs[0].n_points > 0)
+                polls.append(_poll_us(mgr, job_id))
+                t0 = time.perf_counter()
+                mgr.stop(job_id)
+                mgr.wait(job_id, 30)
+                lat.append(time.perf_counter() - t0)
+        finally:
+            mgr.shutdown()
+        out[f"job_stop_latency_s_{name}"] = round(statistics.median(lat), 3)
+        out[f"job_poll_us_{name}"] = round(statistics.median(polls), 2)
+    return out
+
+
 BENCHES = [time_to_97_digits_s, time_to_90_fashion_s, seed_recipe_time_to_90_fashion_s,
-           draw_rerun_ms_p50_while_training]
+           draw_rerun_ms_p50_while_training, job_stop_latency_s]

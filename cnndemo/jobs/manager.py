@@ -1,4 +1,4 @@
-"""Background training jobs, each in its own process, with a server-wide cap.
+"""Background training jobs, each in its own process (or Ray actor), under a machine-wide cap.
 
 Why processes and not threads: a training loop holds the CPU (and the GIL between torch
 calls), so in a thread it would slow down every other student's page. In a separate
@@ -8,33 +8,36 @@ crashes the web server keeps serving.
 How it works:
 - `JobManager.submit(runs, owner)` queues a job (one or more training runs done in order,
   e.g. the four optimizers of a comparison experiment) and returns its id.
-- A daemon "pump" thread in the server starts queued jobs while fewer than `max_running`
-  run, reads each worker's progress messages from a pipe, notices workers that died, and
-  removes jobs whose owner has not looked at them for a long time.
-- The worker (`job_worker.main`) calls `cnndemo.core.train.fit` with callbacks that send progress
-  through the pipe; `stop(job_id)` sets a multiprocessing Event that fit checks between
-  batches, and a worker that does not stop in time is terminated.
-- Pages only ever read snapshots (`get`, `jobs`); nothing here touches Streamlit.
+- One daemon "pump" thread does all the slow work: it reads each job's messages
+  (`cnndemo.jobs.worker`), notices jobs that died, starts queued jobs when a slot of the
+  shared cap (`cnndemo.jobs.slots`) is free, and removes jobs nobody has looked at for a
+  long time. It holds the lock only to apply what it read, never while it reads or starts.
+- After each change the pump makes one frozen snapshot of the job (`Job`, `RunProgress`);
+  `get` and `jobs` hand out these snapshots as they are, so a poll costs a dict look-up
+  however long the job has run. The per-batch curve is kept bounded (`Decimated`).
+- `stop(job_id)` asks the job to stop (fit checks between batches); one that does not stop
+  within `stop_grace_s` is killed.
+- Where jobs run is a backend: local processes, or Ray actors when $CNNDEMO_RAY_ADDRESS is
+  set (`cnndemo.jobs.ray_backend`, imported only then). Nothing here touches Streamlit.
 """
 from __future__ import annotations
 
 import atexit
-import copy
+import heapq
 import itertools
 import math
-import multiprocessing as mp
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
-from cnndemo.jobs import worker as job_worker
-from cnndemo.jobs.worker import (  # noqa: F401 (the job states, re-exported for pages and tests)
+from cnndemo.jobs import slots as job_slots
+from cnndemo.jobs.local import ProcessBackend
+from cnndemo.jobs.progress import MAX_BATCH_POINTS, Decimated, Job, RunProgress
+from cnndemo.jobs.worker import (  # noqa: F401 (re-exported for pages and tests)
     CRASHED,
     DIVERGED,
     DONE,
@@ -43,78 +46,34 @@ from cnndemo.jobs.worker import (  # noqa: F401 (the job states, re-exported for
     QUEUED,
     RUNNING,
     STOPPED,
+    BatchPoint,
+    EpochPoint,
+    JobEnd,
+    JobState,
+    Message,
+    Run,
+    RunEnd,
+    RunStart,
 )
 
 
+# ----- the manager's own mutable records (touched only under its lock) -----
 @dataclass
-class Run:
-    """One training run of a job: a label for legends and a `train.TrainConfig`."""
-    label: str
-    cfg: Any
-
-
-@dataclass
-class RunProgress:
-    label: str
-    cfg: Any
-    state: str = QUEUED
-    batches: list = field(default_factory=list)   # live per-batch points (dicts)
-    epochs: list = field(default_factory=list)    # per-epoch points (dicts)
-    fraction: float = 0.0                          # of this run, 0..1
-    history: dict | None = None                    # final History as plain lists
-    results: dict | None = None                    # experiments.compute_results(...)
-    state_path: str | None = None                  # trained weights (torch.save'd state_dict)
-    error: str | None = None
-    diverged_at: tuple | None = None               # (epoch, batch)
-    device: str | None = None
-    samples_per_s: float | None = None
+class _RunRec:
+    view: RunProgress
+    train: Decimated
+    test: Decimated
+    epochs: list = field(default_factory=list)
+    order: itertools.count = field(default_factory=itertools.count)
 
 
 @dataclass
-class Job:
-    id: str
-    owner: str
-    name: str
+class _JobRec:
+    view: Job
     runs: list
-    state: str = QUEUED
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    current: int = 0
-    error: str | None = None
-    pid: int | None = None
-    exitcode: int | None = None
-    queue_position: int | None = None
-    workdir: str = ""
-    stop_requested: float | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.state in FINISHED
-
-    @property
-    def fraction(self) -> float:
-        if not self.runs:
-            return 0.0
-        if self.state == DONE:
-            return 1.0
-        done_runs = sum(1 for r in self.runs if r.state in FINISHED)
-        cur = self.runs[self.current].fraction if self.current < len(self.runs) else 0.0
-        part = 0.0 if self.current < done_runs else cur
-        return min(1.0, (done_runs + part) / len(self.runs))
-
-    @property
-    def elapsed_s(self) -> float:
-        if self.started is None:
-            return 0.0
-        return (self.finished or time.time()) - self.started
-
-    @property
-    def eta_s(self) -> float | None:
-        f = self.fraction
-        if self.done or self.started is None or f < 0.02:
-            return None
-        return self.elapsed_s * (1 - f) / f
+    handle: object = None     # the backend's handle of a started job
+    slot: object = None       # the cap slot it holds while it runs
+    starting: bool = False
 
 
 def default_max_running(cores: int | None = None) -> int:
@@ -132,33 +91,32 @@ def default_threads(max_running: int, cores: int | None = None) -> int:
     return max(1, (cores - 1) // max_running)
 
 
-def _start_method() -> str:
-    env = os.environ.get("CNNDEMO_JOB_START")
-    if env in ("spawn", "forkserver"):
-        return env
-    return "forkserver" if sys.platform.startswith("linux") else "spawn"
-
-
 class JobManager:
+    """`slot_dir`: the folder of the shared cap (see `slots`); by default a private one, so
+    the cap is this manager's own. `backend`: where jobs run (default: local processes)."""
+
     def __init__(self, max_running: int | None = None, threads: int | None = None,
                  workdir: str | None = None, start_method: str | None = None,
                  stop_grace_s: float = 2.0, abandon_after_s: float = 1200.0,
-                 keep_finished_s: float = 3600.0, with_results: bool = True):
+                 keep_finished_s: float = 3600.0, with_results: bool = True,
+                 slot_dir: str | os.PathLike | None = None, backend=None,
+                 max_points: int = MAX_BATCH_POINTS):
         self.max_running = max_running or default_max_running()
         self.threads = threads or default_threads(self.max_running)
         self.workdir = workdir or tempfile.mkdtemp(prefix="cnndemo-jobs-")
         self.stop_grace_s = stop_grace_s
         self.abandon_after_s = abandon_after_s
         self.keep_finished_s = keep_finished_s
-        self.with_results = with_results
-        self._ctx = mp.get_context(start_method or _start_method())
-        if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["torch", "cnndemo.core.train", "cnndemo.lessons.experiments"])
-        self._jobs: dict[str, Job] = {}
-        self._procs: dict[str, Any] = {}      # id -> (process, conn, stop_event)
+        self.max_points = max_points  # live curve points kept per run (and half as many test points)
+        self.backend = backend or ProcessBackend(self.threads, with_results, start_method)
+        self.slots = job_slots.Slots(slot_dir or os.path.join(self.workdir, "slots"),
+                                     self.max_running)
+        self._recs: dict[str, _JobRec] = {}
         self._seen: dict[str, float] = {}     # owner -> last time a page looked
+        self._to_kill: list = []              # handles of removed jobs, for the pump
         self._ids = itertools.count(1)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()         # guards the records; held only for bookkeeping
+        self._pump_lock = threading.Lock()    # one pump round at a time
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -166,59 +124,58 @@ class JobManager:
     def submit(self, runs: list[Run], owner: str, name: str = "") -> str:
         if not runs:
             raise ValueError("a job needs at least one run")
+        job_id = f"job{next(self._ids)}-{os.getpid()}"
+        wd = os.path.join(self.workdir, job_id)
+        os.makedirs(wd, exist_ok=True)
+        views = tuple(RunProgress(label=r.label, cfg=r.cfg) for r in runs)
+        job = Job(id=job_id, owner=owner, name=name or runs[0].label, runs=views,
+                  created=time.time(), workdir=wd, backend=self.backend.name)
         with self._lock:
-            job_id = f"job{next(self._ids)}-{os.getpid()}"
-            wd = os.path.join(self.workdir, job_id)
-            os.makedirs(wd, exist_ok=True)
-            progress = [RunProgress(label=r.label, cfg=r.cfg) for r in runs]
-            self._jobs[job_id] = Job(id=job_id, owner=owner, name=name or runs[0].label,
-                                     runs=progress, workdir=wd)
+            self._recs[job_id] = _JobRec(job, [_RunRec(v, Decimated(self.max_points),
+                                                       Decimated(max(1, self.max_points // 2)))
+                                               for v in views])
             self._seen[owner] = time.time()
             self._update_queue()
         self._ensure_pump()
         return job_id
 
     def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            return copy.deepcopy(job) if job else None
+        """The job's latest snapshot (shared and frozen: read it, don't copy it)."""
+        rec = self._recs.get(job_id)
+        return rec.view if rec else None
 
     def jobs(self, owner: str | None = None) -> list[Job]:
         with self._lock:
-            return [copy.deepcopy(j) for j in self._jobs.values()
-                    if owner is None or j.owner == owner]
+            return [r.view for r in self._recs.values() if owner is None or r.view.owner == owner]
 
     def touch(self, owner: str) -> None:
         """A page of `owner` is alive: keep its jobs."""
-        with self._lock:
-            self._seen[owner] = time.time()
+        self._seen[owner] = time.time()
 
     def stop(self, job_id: str) -> None:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.done:
+            rec = self._recs.get(job_id)
+            if rec is None or rec.view.done:
                 return
-            if job.state == QUEUED:
-                self._finish(job, STOPPED)
+            if rec.view.state == QUEUED and not rec.starting:
+                self._finish(rec, STOPPED)
                 return
-            job.stop_requested = job.stop_requested or time.time()
-            proc = self._procs.get(job_id)
-            if proc:
-                proc[2].set()
+            self._set(rec, stop_requested=rec.view.stop_requested or time.time())
+            handle = rec.handle
+        if handle is not None:
+            handle.request_stop()  # a started job learns at once; a starting one when it starts
 
     def remove(self, job_id: str) -> None:
         with self._lock:
-            job = self._jobs.pop(job_id, None)
-            entry = self._procs.pop(job_id, None)
+            rec = self._recs.pop(job_id, None)
+            if rec is None:
+                return
+            self._to_kill.append(rec)
             self._update_queue()
-        if entry:
-            _kill(entry[0])
-        if job:
-            shutil.rmtree(job.workdir, ignore_errors=True)
 
     def running_count(self) -> int:
         with self._lock:
-            return sum(1 for j in self._jobs.values() if j.state == RUNNING)
+            return sum(1 for r in self._recs.values() if r.view.state == RUNNING)
 
     def wait(self, job_id: str, timeout: float = 60.0, until=None) -> Job | None:
         """Block until the job is finished (or `until(job)` is true). For tests and the bench."""
@@ -232,10 +189,14 @@ class JobManager:
 
     def shutdown(self) -> None:
         self._closed = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         with self._lock:
-            ids = list(self._jobs)
-        for job_id in ids:
-            self.remove(job_id)
+            recs, self._recs = list(self._recs.values()), {}
+            recs += self._to_kill
+        for rec in recs:
+            self._dispose(rec)
+        self.backend.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ----- pump thread -----
@@ -250,133 +211,178 @@ class JobManager:
         while not self._closed:
             try:
                 self.pump()
-            except Exception:  # the pump must survive anything a worker sends
+            except Exception:  # the pump must survive anything a job sends
                 traceback.print_exc()
             time.sleep(0.05)
 
     def pump(self) -> None:
-        """One round: read progress, detect dead workers, start queued jobs, sweep."""
-        with self._lock:
-            for job_id, (proc, conn, _stop_ev) in list(self._procs.items()):
-                job = self._jobs[job_id]
-                self._drain(job, conn)
-                if not proc.is_alive():
-                    proc.join(timeout=0.1)
-                    self._drain(job, conn)
-                    if not job.done:
-                        job.exitcode = proc.exitcode
-                        job.error = ("the training process ended unexpectedly "
-                                     f"(exit code {proc.exitcode})")
-                        self._finish(job, STOPPED if job.stop_requested else CRASHED)
-                    conn.close()
-                    del self._procs[job_id]
-                elif job.stop_requested and time.time() - job.stop_requested > self.stop_grace_s:
-                    _kill(proc)
-            self._start_queued()
-            self._sweep()
+        """One round: read messages, notice dead jobs, start queued ones, sweep."""
+        with self._pump_lock:
+            with self._lock:
+                started = [r for r in self._recs.values() if r.handle is not None]
+                gone, self._to_kill = self._to_kill, []
+            for rec in gone:
+                self._dispose(rec)
+            news = [(rec, *self._read(rec)) for rec in started]  # pipe/Ray I/O, unlocked
+            with self._lock:
+                for rec, msgs, death, reaped in news:
+                    if reaped:
+                        rec.handle = None
+                    for msg in msgs:
+                        self._handle(rec, msg)
+                    if death is not None and not rec.view.done:
+                        self._set(rec, error=death)
+                        self._finish(rec, STOPPED if rec.view.stop_requested else CRASHED)
+                    if rec.view.done and rec.slot is not None:
+                        rec.slot.release()
+                        rec.slot = None
+                expired = self._expired()
+                queued = sorted((r for r in self._recs.values()
+                                 if r.view.state == QUEUED and not r.starting),
+                                key=lambda r: r.view.created)
+                for rec in queued:
+                    rec.starting = True
+            for rec in expired:  # files gone before the job is: get() None means cleaned up
+                self._dispose(rec)
+            if expired:
+                with self._lock:
+                    for rec in expired:
+                        self._recs.pop(rec.view.id, None)
+                    self._update_queue()
+            for rec in news:
+                self._stop_overdue(rec[0])
+            self._start(queued)
 
-    def _start_queued(self) -> None:
-        running = sum(1 for j in self._jobs.values() if j.state == RUNNING)
-        for job in sorted(self._jobs.values(), key=lambda j: j.created):
-            if running >= self.max_running:
-                break
-            if job.state != QUEUED:
-                continue
-            recv_conn, send_conn = self._ctx.Pipe(duplex=False)
-            stop_ev = self._ctx.Event()
-            runs = [Run(r.label, r.cfg) for r in job.runs]
-            proc = self._ctx.Process(
-                target=job_worker.main, name=f"cnndemo-{job.id}", daemon=True,
-                args=(runs, send_conn, stop_ev, self.threads, job.workdir, self.with_results))
+    def _read(self, rec: _JobRec) -> tuple[list, str | None, bool]:
+        """Messages waiting from a started job, why it died if it did, and whether a
+        finished job's process is gone for good."""
+        if rec.view.done:
+            return [], None, rec.handle.reap()
+        return (*rec.handle.poll(), False)
+
+    def _stop_overdue(self, rec: _JobRec) -> None:
+        asked = rec.view.stop_requested
+        if (asked and rec.handle is not None and not rec.view.done
+                and time.time() - asked > self.stop_grace_s):
+            rec.handle.kill()
+
+    def _start(self, queued: list) -> None:
+        """Start queued jobs while slots are free; the slow part runs without the lock."""
+        for n, rec in enumerate(queued):
+            slot = None if rec.view.stop_requested else self.slots.try_acquire()
+            if slot is None:
+                with self._lock:
+                    for r in queued[n:]:
+                        r.starting = False
+                    if rec.view.stop_requested and not rec.view.done:
+                        self._finish(rec, STOPPED)
+                return
+            runs = [Run(r.label, r.cfg) for r in rec.view.runs]
             try:
-                proc.start()
+                handle, err = self.backend.start(rec.view.id, runs, rec.view.workdir), None
             except Exception as e:  # e.g. out of processes: report, keep serving
-                job.error = f"could not start the training process: {e}"
-                self._finish(job, CRASHED)
-                continue
-            send_conn.close()
-            job.pid, job.state, job.started = proc.pid, RUNNING, time.time()
-            job.runs[0].state = RUNNING
-            self._procs[job.id] = (proc, recv_conn, stop_ev)
-            running += 1
-        self._update_queue()
+                handle, err = None, f"could not start the training job: {e}"
+            with self._lock:
+                rec.starting = False
+                removed = self._recs.get(rec.view.id) is not rec
+                if handle is None or removed:
+                    slot.release()
+                    if err:
+                        self._set(rec, error=err)
+                        self._finish(rec, CRASHED)
+                    if handle is not None:
+                        self._to_kill.append(rec)
+                    rec.handle = handle
+                    continue
+                rec.handle, rec.slot = handle, slot
+                run0 = replace(rec.view.runs[0], state=RUNNING)
+                self._set(rec, pid=handle.pid, state=RUNNING, started=time.time(),
+                          runs=(run0, *rec.view.runs[1:]))
+                self._update_queue()
+                stop_now = rec.view.stop_requested is not None
+            if stop_now:
+                handle.request_stop()
+
+    def _dispose(self, rec: _JobRec) -> None:
+        """Kill a removed job's process and delete its files (no lock: may wait)."""
+        if rec.handle is not None:
+            rec.handle.kill()
+            rec.handle.close()
+        if rec.slot is not None:
+            rec.slot.release()
+            rec.slot = None
+        shutil.rmtree(rec.view.workdir, ignore_errors=True)
+
+    # ----- bookkeeping (called with the lock held; cheap) -----
+    def _set(self, rec: _JobRec, **changes) -> None:
+        rec.view = replace(rec.view, **changes)
+
+    def _set_run(self, rec: _JobRec, i: int, **changes) -> None:
+        rr = rec.runs[i]
+        rr.view = replace(rr.view, **changes)
+        runs = list(rec.view.runs)
+        runs[i] = rr.view
+        rec.view = replace(rec.view, runs=tuple(runs))
 
     def _update_queue(self) -> None:
-        queued = sorted((j for j in self._jobs.values() if j.state == QUEUED),
-                        key=lambda j: j.created)
-        for j in self._jobs.values():
-            j.queue_position = None
-        for pos, j in enumerate(queued, start=1):
-            j.queue_position = pos
+        queued = sorted((r for r in self._recs.values() if r.view.state == QUEUED),
+                        key=lambda r: r.view.created)
+        pos = {r.view.id: i for i, r in enumerate(queued, start=1)}
+        for r in self._recs.values():
+            if r.view.queue_position != pos.get(r.view.id):
+                self._set(r, queue_position=pos.get(r.view.id))
 
-    def _sweep(self) -> None:
+    def _expired(self) -> list:
+        """Jobs whose owner has not looked for too long (abandoned, or finished long ago)."""
         now = time.time()
-        for job in list(self._jobs.values()):
-            seen = self._seen.get(job.owner, job.created)
-            limit = self.keep_finished_s if job.done else self.abandon_after_s
-            if now - seen > limit:
-                entry = self._procs.pop(job.id, None)
-                if entry:
-                    _kill(entry[0])
-                self._jobs.pop(job.id, None)
-                shutil.rmtree(job.workdir, ignore_errors=True)
+        return [rec for rec in self._recs.values()
+                if now - self._seen.get(rec.view.owner, rec.view.created)
+                > (self.keep_finished_s if rec.view.done else self.abandon_after_s)]
+
+    def _finish(self, rec: _JobRec, state: JobState) -> None:
+        runs = tuple(r if r.state.finished else
+                     replace(r, state=state if r.state == RUNNING else STOPPED)
+                     for r in rec.view.runs)
+        for rr, v in zip(rec.runs, runs):
+            rr.view = v
+        self._set(rec, state=state, finished=time.time(), runs=runs)
         self._update_queue()
 
-    def _finish(self, job: Job, state: str) -> None:
-        job.state = state
-        job.finished = time.time()
-        for r in job.runs:
-            if r.state in (QUEUED, RUNNING):
-                r.state = state if r.state == RUNNING else STOPPED
-        self._update_queue()
-
-    def _drain(self, job: Job, conn) -> None:
-        try:
-            while conn.poll(0):
-                self._handle(job, conn.recv())
-        except (EOFError, OSError):
-            pass
-        except Exception as e:  # a half-written message from a killed worker
-            job.error = job.error or f"unreadable progress message: {e}"
-
-    def _handle(self, job: Job, msg: dict) -> None:
-        kind = msg.get("type")
-        i = msg.get("run", job.current)
-        run = job.runs[i] if 0 <= i < len(job.runs) else None
-        if kind == "run_start" and run:
-            job.current = i
-            run.state, run.device = RUNNING, msg.get("device")
-        elif kind == "batch" and run:
-            run.batches.append(msg["info"])
-            run.fraction = msg.get("fraction", run.fraction)
-        elif kind == "epoch" and run:
-            run.epochs.append(msg["info"])
-            run.fraction = msg.get("fraction", run.fraction)
-        elif kind == "run_end" and run:
-            run.history = msg.get("history")
-            run.results = msg.get("results")
-            run.state_path = msg.get("state_path")
-            run.samples_per_s = (run.history or {}).get("samples_per_s")
-            run.device = (run.history or {}).get("device") or run.device
-            run.error = msg.get("error")
-            run.diverged_at = msg.get("diverged_at")
-            run.state = msg.get("state", DONE)
-            run.fraction = 1.0 if run.state == DONE else run.fraction
-        elif kind == "job_end":
-            job.error = msg.get("error") or job.error
-            state = msg.get("state", DONE)
-            if job.stop_requested and state == DONE:
-                state = STOPPED
-            self._finish(job, state)
-
-
-def _kill(proc) -> None:
-    if proc.is_alive():
-        proc.terminate()
-        proc.join(timeout=1.0)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(timeout=1.0)
+    def _handle(self, rec: _JobRec, msg: Message) -> None:
+        if isinstance(msg, JobEnd):
+            state = STOPPED if rec.view.stop_requested and msg.state == DONE else msg.state
+            if msg.error:
+                self._set(rec, error=msg.error)
+            self._finish(rec, state)
+            return
+        if not 0 <= msg.run < len(rec.runs):
+            return
+        rr, i = rec.runs[msg.run], msg.run
+        if isinstance(msg, RunStart):
+            self._set(rec, current=i, pid=msg.pid)
+            self._set_run(rec, i, state=RUNNING, device=msg.device)
+        elif isinstance(msg, BatchPoint):
+            series = rr.test if "test_acc" in msg.info else rr.train
+            series.add(next(rr.order), msg.info)
+            points = heapq.merge(rr.train.items(), rr.test.items(), key=lambda p: p[0])
+            self._set_run(rec, i, batches=tuple(p for _, p in points), n_points=rr.view.n_points + 1,
+                          fraction=rr.view.fraction if msg.fraction is None else msg.fraction)
+        elif isinstance(msg, EpochPoint):
+            rr.epochs.append(msg.info)
+            self._set_run(rec, i, epochs=tuple(rr.epochs),
+                          fraction=rr.view.fraction if msg.fraction is None else msg.fraction)
+        elif isinstance(msg, RunEnd):
+            path = msg.state_path
+            if msg.weights is not None:  # a remote job sent its weights: keep them here
+                path = os.path.join(rec.view.workdir, f"run{i}.pt")
+                with open(path, "wb") as f:
+                    f.write(msg.weights)
+            hist = msg.history or {}
+            self._set_run(rec, i, history=msg.history, results=msg.results, state_path=path,
+                          samples_per_s=hist.get("samples_per_s"),
+                          device=hist.get("device") or rr.view.device, error=msg.error,
+                          diverged_at=msg.diverged_at, state=msg.state,
+                          fraction=1.0 if msg.state == DONE else rr.view.fraction)
 
 
 _MANAGER: JobManager | None = None
@@ -384,11 +390,16 @@ _MANAGER_LOCK = threading.Lock()
 
 
 def manager() -> JobManager:
-    """The server-wide job manager (one per server process)."""
+    """The server's job manager: one per process, its cap shared by every process on the
+    machine (`slots.shared_dir()`), its jobs on Ray when $CNNDEMO_RAY_ADDRESS is set."""
     global _MANAGER
     with _MANAGER_LOCK:
         if _MANAGER is None:
-            _MANAGER = JobManager()
+            backend = None
+            if os.environ.get("CNNDEMO_RAY_ADDRESS"):
+                from cnndemo.jobs import ray_backend  # only then: Ray is optional
+                backend = ray_backend.RayBackend(os.environ["CNNDEMO_RAY_ADDRESS"])
+            _MANAGER = JobManager(slot_dir=job_slots.shared_dir(), backend=backend)
             atexit.register(_MANAGER.shutdown)  # no orphan workers or temp files at exit
         return _MANAGER
 

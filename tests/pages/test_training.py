@@ -5,6 +5,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cnndemo.jobs import manager as jobs
+from tests.unit.jobs.ray_cluster import local_ray
 
 PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "training.py")
 
@@ -94,3 +95,39 @@ def test_experiment_tab_describes_each_course_experiment():
         at.selectbox(key="training_experiment").set_value(name).run()
         assert not at.exception
         assert any(words in i.value for i in at.info)
+
+
+def test_on_ray_the_page_starts_stops_and_shows_the_device_the_job_got(monkeypatch, tmp_path):
+    """The page's own Start, Stop and results, with the server's jobs on a real local Ray."""
+    with local_ray() as (address, backend):
+        mgr = jobs.JobManager(max_running=1, threads=1, workdir=str(tmp_path),
+                              backend=backend(address))
+        monkeypatch.setattr(jobs, "_MANAGER", mgr)
+        try:
+            at = page()
+            at.selectbox(key="training_arch").set_value("handoff")
+            at.number_input(key="training_subset_mnist").set_value(300)
+            at.number_input(key="training_batch").set_value(50)
+            at.number_input(key="training_epochs").set_value(2)
+            at.button(key="training_start").click().run()
+            job = mgr.wait(at.session_state["training_job"], timeout=120)
+            assert job.state == jobs.DONE and job.backend == "ray", job.error
+            at.run()
+            assert not at.exception
+            metrics = {m.label: m.value for m in at.metric}
+            assert metrics["Device"] == "CPU"  # this cluster has no GPU: the job said so
+            assert metrics["Test accuracy"] == f"{job.runs[0].results['acc']:.2%}"
+            # a long run, stopped with the page's Stop button while it trains
+            at.number_input(key="training_batch").set_value(10)
+            at.number_input(key="training_epochs").set_value(100)
+            at.button(key="training_start").click().run()
+            long_id = at.session_state["training_job"]
+            assert mgr.wait(long_id, 120, until=lambda j: j.runs[0].n_points > 0).state == jobs.RUNNING
+            at.run()
+            at.button(key="training_job_stop").click().run()
+            assert mgr.wait(long_id, 10).state == jobs.STOPPED
+            at.run()
+            assert not at.exception
+            assert any("Stopped before the end" in w.value for w in at.warning)
+        finally:
+            mgr.shutdown()

@@ -1,0 +1,91 @@
+"""The local backend: each job in its own process on this machine, messages through a pipe.
+
+A backend starts jobs and returns handles; only the manager's pump thread calls a handle,
+except `request_stop`, which any thread may call.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+
+from cnndemo.jobs import worker as job_worker
+
+
+def start_method() -> str:
+    env = os.environ.get("CNNDEMO_JOB_START")
+    if env in ("spawn", "forkserver"):
+        return env
+    return "forkserver" if sys.platform.startswith("linux") else "spawn"
+
+
+class ProcessHandle:
+    def __init__(self, proc, conn, stop_ev):
+        self.proc, self.conn, self.stop_ev = proc, conn, stop_ev
+        self.pid = proc.pid
+
+    def poll(self) -> tuple[list, str | None]:
+        """The messages waiting, and why the process died (None while it lives)."""
+        msgs = self._drain()
+        if self.proc.is_alive():
+            return msgs, None
+        self.proc.join(timeout=0.1)
+        msgs += self._drain()  # what it sent just before it ended
+        return msgs, f"the training process ended unexpectedly (exit code {self.proc.exitcode})"
+
+    def _drain(self) -> list:
+        msgs = []
+        try:
+            while self.conn.poll(0):
+                msgs.append(self.conn.recv())
+        except Exception:  # EOF, or half a message from a killed worker: its death says why
+            pass
+        return msgs
+
+    def request_stop(self) -> None:
+        self.stop_ev.set()  # fit checks it between batches
+
+    def reap(self) -> bool:
+        """After the job's end: True once its process has exited (no zombie left)."""
+        self.proc.join(timeout=0)
+        if self.proc.is_alive():
+            return False
+        self.close()
+        return True
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(timeout=1.0)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(timeout=1.0)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ProcessBackend:
+    name = "local"
+
+    def __init__(self, threads: int, with_results: bool = True, method: str | None = None):
+        self.threads, self.with_results = threads, with_results
+        self._ctx = mp.get_context(method or start_method())
+        if self._ctx.get_start_method() == "forkserver":
+            self._ctx.set_forkserver_preload(["torch", "cnndemo.core.train",
+                                              "cnndemo.lessons.experiments"])
+
+    def start(self, job_id: str, runs: list, workdir: str) -> ProcessHandle:
+        recv_conn, send_conn = self._ctx.Pipe(duplex=False)
+        stop_ev = self._ctx.Event()
+        proc = self._ctx.Process(
+            target=job_worker.main, name=f"cnndemo-{job_id}", daemon=True,
+            args=(runs, send_conn, stop_ev, self.threads, workdir, self.with_results))
+        try:
+            proc.start()
+        finally:
+            send_conn.close()
+        return ProcessHandle(proc, recv_conn, stop_ev)
+
+    def close(self) -> None:
+        pass
