@@ -199,9 +199,9 @@ def test_speed_measurement_leaves_torch_threads_alone():
 @pytest.fixture
 def fresh(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNDEMO_DATA_DIR", str(tmp_path))
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     yield tmp_path
-    data.clear_memory_cache()
+    data._MEMORY.clear()
 
 
 def test_a_class_opening_pages_at_once_loads_the_digits_once(fresh):
@@ -218,7 +218,7 @@ def test_a_class_opening_pages_at_once_loads_the_digits_once(fresh):
     assert torch.equal(loaded[0].train_x, alone.train_x) and torch.equal(loaded[0].test_y, alone.test_y)
     cache = fresh / "cache"
     assert [f.name for f in cache.iterdir()] == ["mnist.pt"]  # no temp file left behind
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     assert torch.equal(data.load("mnist").train_x, alone.train_x)  # the cache file reads back
 
 
