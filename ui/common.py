@@ -58,6 +58,14 @@ def digits_model() -> checkpoints.Loaded:
     return _load_path(checkpoints.shipped_path("mnist"))
 
 
+def shared_figure(builder, **cache_kw):
+    """`builder` with its figures kept for the whole class: the same inputs give the same
+    figure object, built once (most students look at the same defaults). Building a plotly
+    figure is most of a rerun; handing a built one to `st.plotly_chart` costs ~1 ms.
+    The figures are shared between sessions: render them, never change them."""
+    return st.cache_resource(show_spinner=False, max_entries=512, **cache_kw)(builder)
+
+
 def device_label() -> str:
     dev = train.pick_device()
     if dev.type == "cuda":
