@@ -35,10 +35,20 @@ SKIP_TYPES = {"text_area", "text_input", "file_uploader", "chat_input", "data_ed
 
 
 class Server:
-    """A client of one server's agent API."""
+    """A client of one server's agent API (`pid`: the server process, for its CPU time)."""
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, url: str, pid: int | None = None):
+        self.url, self.pid = url, pid
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the server process has used so far (Linux), None if unknown.
+        On a shared machine a rerun's CPU time is steadier than its wall time."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, TypeError, ValueError, IndexError):
+            return None
 
     def interact(self, body: dict, timeout: float = 120) -> tuple[dict, float, int]:
         data = json.dumps(body).encode()
@@ -69,7 +79,7 @@ def serve(timeout: float = 120):
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--server.enableAgentApi", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        server = Server(f"http://127.0.0.1:{port}")
+        server = Server(f"http://127.0.0.1:{port}", proc.pid)
         try:
             deadline = time.time() + timeout
             while time.time() < deadline:
@@ -141,7 +151,8 @@ def pct(xs: list[float], q: float) -> float | None:
 
 
 def student(server: Server, page: str, actions: int, think: float, seed: int,
-            stop_at: float, times: list, errors: list, sizes: list | None = None) -> None:
+            stop_at: float, times: list, errors: list, sizes: list | None = None,
+            cpu: list | None = None) -> None:
     """One student: open `page`, then make `actions` changes (or stop at the deadline)."""
     rng = random.Random(seed)
     try:
@@ -158,6 +169,7 @@ def student(server: Server, page: str, actions: int, think: float, seed: int,
         body = random_action(snap, rng)
         if body is None:
             return
+        c0 = server.cpu_s() if cpu is not None else None
         try:
             snap, ms, size = server.interact({"session_id": sid, **body})
         except urllib.error.HTTPError as e:
@@ -170,15 +182,19 @@ def student(server: Server, page: str, actions: int, think: float, seed: int,
         times.append(ms)
         if sizes is not None:
             sizes.append(size)
+        if c0 is not None and (c1 := server.cpu_s()) is not None:
+            cpu.append((c1 - c0) * 1000)
         errors.extend(f"{page}: {m}" for m in exceptions(snap.get("tree")))
 
 
 def page_costs(server: Server, pages=PAGES, actions: int = 12, seed: int = 1):
-    """Yield one dict per page: a lone student's median rerun and page size."""
+    """Yield one dict per page: a lone student's median rerun (wall and server CPU ms)
+    and page size."""
     for page in pages:
-        times, errors, sizes = [], [], []
-        student(server, page, actions, 0.0, seed, time.time() + 120, times, errors, sizes)
+        times, errors, sizes, cpu = [], [], [], []
+        student(server, page, actions, 0.0, seed, time.time() + 120, times, errors, sizes, cpu)
         yield {f"{page}_rerun_ms_p50": pct(times, 0.5),
+               f"{page}_rerun_cpu_ms_p50": pct(cpu, 0.5),
                f"{page}_page_kb": round(pct(sizes, 0.5) / 1024, 1) if sizes else None,
                **({f"{page}_errors": errors[:3]} if errors else {})}
 
@@ -211,14 +227,15 @@ def load_average() -> float | None:
     return None
 
 
-def run(students: int = 30, actions: int = 4):
-    """Yield the figures one by one, as soon as each is known."""
+def run(students: int = 30, actions: int = 3, page_actions: int = 8, seconds: float = 30):
+    """Yield the figures one by one, as soon as each is known (the load average first:
+    on a shared machine it says how far to trust the rest)."""
     with serve() as server:
         for page in PAGES:  # warm-up: imports, models, data sets, caches
             server.interact({"page": page})
         yield {"load_average_1min": load_average()}
-        yield from page_costs(server)
-        yield classroom(server, students=students, actions=actions)
+        yield from page_costs(server, actions=page_actions)
+        yield classroom(server, students=students, actions=actions, seconds=seconds)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
+from types import SimpleNamespace
 
 import streamlit as st
 import torch
@@ -64,6 +65,11 @@ def shared_figure(builder, **cache_kw):
     figure is most of a rerun; handing a built one to `st.plotly_chart` costs ~1 ms.
     The figures are shared between sessions: render them, never change them."""
     return st.cache_resource(show_spinner=False, max_entries=512, **cache_kw)(builder)
+
+
+def shared_figures(module, *names: str, **cache_kw) -> SimpleNamespace:
+    """`module.<name>` for each name, as `shared_figure`s, called the same way."""
+    return SimpleNamespace(**{n: shared_figure(getattr(module, n), **cache_kw) for n in names})
 
 
 def device_label() -> str:

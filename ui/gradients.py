@@ -5,10 +5,15 @@ import pandas as pd
 import streamlit as st
 
 from cnndemo.core import data
-from cnndemo.figures import gradients as F
+from cnndemo.figures import gradients as figures_gradients
 from cnndemo.lessons import gradients as G
 from cnndemo.lessons import optimizers as O
-from ui.common import show_code, tr
+from ui.common import shared_figures, show_code, tr
+
+# Figures built once for the class (the animations are most of a tab's rerun); never mutated.
+F = shared_figures(figures_gradients, "regression_animation", "loss_curve",
+                   "perceptron_animation", "activations_figure", "grad_norm_bars",
+                   "optimizer_race", "weight_trace", "autograd_dot")
 
 # --- cached pure computations (results depend only on the arguments) ---------------------
 
