@@ -1,7 +1,6 @@
 """Convolution lab: the arithmetic of one conv layer, step by step, then on real images."""
 import streamlit as st
 
-from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 from ui import convolution as view
@@ -50,12 +49,12 @@ if res is not None:
     view.size_lines(res, PAGE)
     g_in, g_k, g_out = st.columns([3, 2, 3])
     in_title = tr("convolution.padded_input" if res.padding else "convolution.input")
-    g_in.plotly_chart(fc.number_grid(res.padded[0], in_title,
+    g_in.plotly_chart(view.grid(res.padded[0], in_title,
                                      pad=res.padding, width=330),
                       config=view.PLOT, key="convolution_in_fig")
-    g_k.plotly_chart(fc.number_grid(k, tr("convolution.kernel"), width=160),
+    g_k.plotly_chart(view.grid(k, tr("convolution.kernel"), width=160),
                      config=view.PLOT, key="convolution_k_fig")
-    g_out.plotly_chart(fc.number_grid(res.output, tr("convolution.output"), width=330),
+    g_out.plotly_chart(view.grid(res.output, tr("convolution.output"), width=330),
                        config=view.PLOT, key="convolution_out_fig")
 
     st.header(tr("convolution.step_title"))

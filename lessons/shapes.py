@@ -2,7 +2,6 @@
 import streamlit as st
 
 from cnndemo.core import arch
-from cnndemo.figures.shapes import volumes_figure
 from cnndemo.lessons import shapes
 from ui import shapes as V
 from ui.common import show_code, tr
@@ -45,7 +44,7 @@ tab3d, tabcode, tabex, tabtrain = st.tabs([tr(f"shapes.tab.{k}")
                                            for k in ("3d", "code", "exercises", "train")])
 with tab3d:
     if len(report.input_shape) == 3:
-        st.plotly_chart(volumes_figure(report.rows, report.input_shape), key="shapes.3d",
+        st.plotly_chart(V.volumes_figure(report.rows, report.input_shape), key="shapes.3d",
                         width="stretch")
         st.caption(tr("shapes.3d_caption"))
     else:

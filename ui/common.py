@@ -1,8 +1,10 @@
 """Streamlit helpers shared by the pages: language, the active model, the sidebar."""
 from __future__ import annotations
 
+import functools
 import inspect
 from pathlib import Path
+from types import SimpleNamespace
 
 import streamlit as st
 import torch
@@ -54,6 +56,27 @@ def digits_model() -> checkpoints.Loaded:
     if loaded.dataset == "mnist" and tuple(loaded.input_shape) == (1, 28, 28):
         return loaded
     return _load_path(checkpoints.shipped_path("mnist"))
+
+
+def shared_figure(builder, **cache_kw):
+    """`builder` with its figures kept for the whole class: the same inputs give the same
+    figure, built once (most students look at the same defaults). Building a plotly figure
+    and turning it into the dict that `st.plotly_chart` sends are most of a rerun; both are
+    done once here. The figures are shared between sessions: render them, never change them."""
+
+    @functools.wraps(builder)  # the cache is keyed by the builder's name and source
+    def build(*args, **kwargs):
+        fig = builder(*args, **kwargs)
+        frozen = fig.to_dict()
+        object.__setattr__(fig, "to_dict", lambda: frozen)
+        return fig
+
+    return st.cache_resource(show_spinner=False, max_entries=512, **cache_kw)(build)
+
+
+def shared_figures(module, *names: str, **cache_kw) -> SimpleNamespace:
+    """`module.<name>` for each name, as `shared_figure`s, called the same way."""
+    return SimpleNamespace(**{n: shared_figure(getattr(module, n), **cache_kw) for n in names})
 
 
 def device_label() -> str:

@@ -1,16 +1,32 @@
 """Streamlit rendering helpers for the convolution page (and the pooling page's shared bits)."""
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import streamlit as st
 
 from cnndemo.core import checkpoints, data
 from cnndemo.figures import convolution as fc
+from cnndemo.figures import images
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
-from ui.common import digits_model, show_error, tr
+from ui.common import digits_model, shared_figure, show_error, tr
 
 PLOT = {"displayModeBar": False}
+grid = shared_figure(fc.number_grid)
+_step_figure = shared_figure(fc.step_figure, hash_funcs={ops.Result: pickle.dumps})
+
+
+def image_row(maps: dict[str, np.ndarray], cols: int, colorscale: str = "gray",
+              zmid: float | None = None, size: int = 168) -> None:
+    """Titled maps side by side as images (cheaper than a grid of heatmaps; no hover)."""
+    names = list(maps)
+    for start in range(0, len(names), cols):
+        for col, name in zip(st.columns(cols), names[start:start + cols]):
+            col.markdown(f"<div style='text-align:center;font-size:1.05em'>{name}</div>",
+                         unsafe_allow_html=True)
+            col.image(images.map_image(maps[name], colorscale, zmid, size), width="stretch")
 
 
 def big(text: str, size: float = 1.35) -> None:
@@ -39,6 +55,7 @@ def size_lines(res: ops.Result, page: str) -> None:
         st.caption(tr(page + ".ceil_note"))
 
 
+@st.fragment
 def step_through(res: ops.Result, page: str, fmt: str = ".2f") -> None:
     n = len(res.steps)
     st.session_state[f"{page}_step"] = min(st.session_state.get(f"{page}_step", 0), n - 1)
@@ -46,12 +63,13 @@ def step_through(res: ops.Result, page: str, fmt: str = ".2f") -> None:
                     format="%d", help=tr(page + ".step_help")) if n > 1 else 0
     st_ = res.steps[idx]
     big(tr(page + ".step_pos", row=st_.row, col=st_.col, n=idx + 1, total=n), 1.1)
-    fig = fc.step_figure(res, idx, fmt, (tr(page + ".padded_input"), tr(page + ".output")),
-                         animate=True, play_label=tr(page + ".play"))
+    fig = _step_figure(res, idx, fmt, (tr(page + ".padded_input"), tr(page + ".output")),
+                       animate=True, play_label=tr(page + ".play"))
     st.plotly_chart(fig, config=PLOT, key=f"{page}_step_fig")
     big(st_.expression(fmt), 1.4 if len(st_.cells) <= 9 else 1.05)
 
 
+@st.fragment
 def stacking(x: np.ndarray, k: np.ndarray, bias: float) -> None:
     keep = st.toggle(tr("convolution.stack_keep"), key="convolution_stack_keep")
     pad = (k.shape[0] - 1) // 2 if keep else 0
@@ -60,28 +78,29 @@ def stacking(x: np.ndarray, k: np.ndarray, bias: float) -> None:
     cols = st.columns(len(maps))
     for i, (col, m) in enumerate(zip(cols, maps)):
         title = tr("convolution.input") if i == 0 else tr("convolution.after_n", n=i)
-        col.plotly_chart(fc.number_grid(m, title, width=260), config=PLOT,
+        col.plotly_chart(grid(m, title, width=260), config=PLOT,
                          key=f"convolution_stack_{i}")
 
 
+@st.fragment
 def channels() -> None:
     """One 3-channel kernel on a 3-channel input: three partial maps added into one."""
     x, w0 = filters.CHANNEL_X, filters.CHANNEL_W
     partial = [ops.conv2d(x[c], w0[c], trace=False).output for c in range(3)]
     for c, name in enumerate(("R", "G", "B")):
         cols = st.columns([3, 1, 3, 1, 3], vertical_alignment="center")
-        cols[0].plotly_chart(fc.number_grid(x[c], tr("convolution.ch_in", c=name), width=240),
+        cols[0].plotly_chart(grid(x[c], tr("convolution.ch_in", c=name), width=240),
                              config=PLOT, key=f"convolution_ch_x{c}")
         cols[1].markdown("## ⊛")
-        cols[2].plotly_chart(fc.number_grid(w0[c], tr("convolution.ch_k", c=name), width=160),
+        cols[2].plotly_chart(grid(w0[c], tr("convolution.ch_k", c=name), width=160),
                              config=PLOT, key=f"convolution_ch_w{c}")
         cols[3].markdown("## =")
-        cols[4].plotly_chart(fc.number_grid(partial[c], tr("convolution.ch_part", c=name),
+        cols[4].plotly_chart(grid(partial[c], tr("convolution.ch_part", c=name),
                                             width=220), config=PLOT, key=f"convolution_ch_p{c}")
     total = ops.conv2d(x, w0, trace=False).output
     cols = st.columns([3, 1, 3, 1, 3], vertical_alignment="center")
     cols[0].markdown(f"## {tr('convolution.ch_sum')}")
-    cols[4].plotly_chart(fc.number_grid(total, tr("convolution.ch_total"), width=220),
+    cols[4].plotly_chart(grid(total, tr("convolution.ch_total"), width=220),
                          config=PLOT, key="convolution_ch_total")
     n_out = st.slider(tr("convolution.ch_n"), 1, 64, 2, key="convolution_ch_n")
     k = w0.shape[-1]
@@ -96,15 +115,15 @@ def why_conv() -> None:
     a = ops.conv2d(x, filters.DIAGONAL / 9, trace=False).output
     b = ops.conv2d(xs, filters.DIAGONAL / 9, trace=False).output
     cols = st.columns(2)
-    cols[0].plotly_chart(fc.number_grid(x, tr("convolution.why_x"), width=330), config=PLOT,
+    cols[0].plotly_chart(grid(x, tr("convolution.why_x"), width=330), config=PLOT,
                          key="convolution_why_x")
-    cols[1].plotly_chart(fc.number_grid(xs, tr("convolution.why_xs"), width=330), config=PLOT,
+    cols[1].plotly_chart(grid(xs, tr("convolution.why_xs"), width=330), config=PLOT,
                          key="convolution_why_xs")
     big(tr("convolution.why_overlap", both=both, ink=ink), 1.2)
     cols = st.columns(2)
-    cols[0].plotly_chart(fc.number_grid(a, tr("convolution.why_map"), width=330), config=PLOT,
+    cols[0].plotly_chart(grid(a, tr("convolution.why_map"), width=330), config=PLOT,
                          key="convolution_why_a")
-    cols[1].plotly_chart(fc.number_grid(b, tr("convolution.why_map_s"), width=330), config=PLOT,
+    cols[1].plotly_chart(grid(b, tr("convolution.why_map_s"), width=330), config=PLOT,
                          key="convolution_why_b")
     same = bool(np.allclose(a[:, :-1], b[:, 1:]))
     big(tr("convolution.why_shifted" if same else "convolution.why_not_shifted"), 1.2)
@@ -131,6 +150,7 @@ def pick_image(page: str) -> tuple[np.ndarray | None, str]:
                    source=ds.describe())
 
 
+@st.fragment
 def real_filters(custom: np.ndarray | None) -> None:
     img, caption = pick_image("convolution")
     if img is None:
@@ -141,8 +161,7 @@ def real_filters(custom: np.ndarray | None) -> None:
     maps = {"input": img, **filters.apply_all(img, custom=custom)}
     titles = {k: tr(f"convolution.f_{k}") for k in maps}
     st.markdown(f"#### {tr('convolution.handcrafted')}")
-    st.plotly_chart(fc.maps_row({titles[k]: v for k, v in maps.items()}, cols=5),
-                    config=PLOT, key="convolution_hand")
+    image_row({titles[k]: v for k, v in maps.items()}, cols=5)
     st.markdown(f"#### {tr('convolution.learned')}")
     try:
         loaded = digits_model()
@@ -154,8 +173,6 @@ def real_filters(custom: np.ndarray | None) -> None:
     st.caption(tr("convolution.learned_caption", model=loaded.name, layer=fl.name,
                   n=fl.weights.shape[0], shown=n))
     kernels = {f"#{i}": fl.weights[i, 0] for i in range(n)}
-    st.plotly_chart(fc.maps_row(kernels, cols=8, height_per_row=150, colorscale="RdBu", zmid=0.0),
-                    config=PLOT, key="convolution_learned_k")
+    image_row(kernels, cols=8, colorscale="RdBu", zmid=0.0, size=96)
     fmaps = {f"#{i}": fl.maps[i] for i in range(n)}
-    st.plotly_chart(fc.maps_row(fmaps, cols=8, height_per_row=150), config=PLOT,
-                    key="convolution_learned_maps")
+    image_row(fmaps, cols=8, size=112)

@@ -135,8 +135,10 @@ def render_overview(result: inference.Result) -> None:
                 st.caption(f"{layer.index}: {layer.name} · `{inference.format_shape(layer.shape)}`")
 
 
+@st.fragment
 def render_layer(model, result: inference.Result) -> None:
-    """One layer in detail; a conv layer's kernels beside the maps they produce."""
+    """One layer in detail; a conv layer's kernels beside the maps they produce.
+    A fragment: picking another layer reruns this section only, not the prediction."""
     layers = result.layers
     index = st.selectbox(
         tr("draw.layer"), [layer.index for layer in layers], key="draw_layer",

@@ -5,10 +5,15 @@ import pandas as pd
 import streamlit as st
 
 from cnndemo.core import data
-from cnndemo.figures import gradients as F
+from cnndemo.figures import gradients as figures_gradients
 from cnndemo.lessons import gradients as G
 from cnndemo.lessons import optimizers as O
-from ui.common import show_code, show_error, tr
+from ui.common import shared_figures, show_code, show_error, tr
+
+# Figures built once for the class (the animations are most of a tab's rerun); never mutated.
+F = shared_figures(figures_gradients, "regression_animation", "loss_curve",
+                   "perceptron_animation", "activations_figure", "grad_norm_bars",
+                   "optimizer_race", "weight_trace")
 
 # --- cached pure computations (results depend only on the arguments) ---------------------
 
@@ -69,7 +74,7 @@ def autograd_tab() -> None:
     left, right = st.columns([1, 1.3])
     with left:
         st.markdown("**" + tr("gradients.ag.graph") + "**")
-        st.graphviz_chart(F.autograd_dot(r.graph, {"SumBackward0": f"= {_num(r.loss)}"}))
+        st.graphviz_chart(figures_gradients.autograd_dot(r.graph, {"SumBackward0": f"= {_num(r.loss)}"}))
     with right:
         st.markdown("**" + tr("gradients.ag.values") + "**")
         rows = [("x", r.x), ("y = x**2 + 5", r.y), ("z = 3*y", r.z),

@@ -7,9 +7,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cnndemo.figures import losses as FL
+from cnndemo.figures import losses as figures_losses
 from cnndemo.lessons import losses as L
-from ui.common import digits_model, show_code, show_error, tr
+from ui.common import digits_model, shared_figures, show_code, show_error, tr
+
+FL = shared_figures(figures_losses, "prob_bars", "dist_pair_bars", "curves_with_point")
 
 N_CLASSES = 10
 Z_RANGE = (-10.0, 10.0)
@@ -203,6 +205,7 @@ def render_gradients(logits: np.ndarray, temp: float, k: int) -> None:
 
 # Tab 4: entropy, cross-entropy, KL ------------------------------------------------------
 
+@st.fragment
 def render_entropy(unit: str) -> None:
     st.markdown(tr("losses.ent.intro"))
     st.selectbox(tr("losses.ent.preset"), list(L.ENTROPY_PRESETS), key="losses_ent_preset",
@@ -260,6 +263,7 @@ def model_input():
     return img, label, tr("losses.model.test_caption", i=int(idx), label=label, kind=ds.test_kind)
 
 
+@st.fragment
 def render_model(unit: str) -> None:
     from cnndemo.core import checkpoints, train
     st.markdown(tr("losses.model.intro"))

@@ -8,10 +8,11 @@ from cnndemo.core import arch, checkpoints
 from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
-from ui.common import active_model, digits_model, show_error, tr
-from ui.convolution import PLOT, big, pick_image
+from ui.common import active_model, digits_model, shared_figure, show_error, tr
+from ui.convolution import PLOT, big, grid, image_row, pick_image
 
 PAGE = "pooling"
+_volume_boxes = shared_figure(fc.volume_boxes)
 
 
 def settings() -> dict:
@@ -35,12 +36,12 @@ def side_by_side(mx: ops.Result, av: ops.Result, step: int) -> None:
     st_max, st_avg = mx.steps[step], av.steps[step]
     show = av.padded[0]  # zeros in the padding, as drawn (max pooling ignores them: -inf)
     c_in, c_max, c_avg = st.columns([4, 3, 3])
-    c_in.plotly_chart(fc.number_grid(show, tr("pooling.input"), fmt=".2g", pad=mx.padding,
+    c_in.plotly_chart(grid(show, tr("pooling.input"), fmt=".2g", pad=mx.padding,
                                      highlight=st_max.cells, winners=winners, width=330),
                       config=PLOT, key="pooling_in_fig")
     for col, res, name, kind in ((c_max, mx, "pooling.max_out", "max"),
                                  (c_avg, av, "pooling.avg_out", "avg")):
-        col.plotly_chart(fc.number_grid(res.output, tr(name), highlight=[(res.steps[step].row,
+        col.plotly_chart(grid(res.output, tr(name), highlight=[(res.steps[step].row,
                                         res.steps[step].col)], width=250),
                          config=PLOT, key=f"pooling_{kind}_fig")
     st.caption(tr("pooling.legend"))
@@ -48,6 +49,7 @@ def side_by_side(mx: ops.Result, av: ops.Result, step: int) -> None:
     big(f"{tr('pooling.avg')}: {st_avg.expression('.2f')}", 1.3)
 
 
+@st.fragment
 def real_map(cfg: dict) -> None:
     img, caption = pick_image(PAGE)
     if img is None:
@@ -73,8 +75,7 @@ def real_map(cfg: dict) -> None:
     row = {tr("pooling.fmap", h=fmap.shape[0], w=fmap.shape[1]): fmap,
            tr("pooling.max_small", h=mx.shape[0], w=mx.shape[1]): mx,
            tr("pooling.avg_small", h=av.shape[0], w=av.shape[1]): av}
-    st.plotly_chart(fc.maps_row(row, cols=3, height_per_row=340, colorscale="Viridis"),
-                    config=PLOT, key="pooling_real_fig")
+    image_row(row, cols=3, colorscale="Viridis", size=280)
 
 
 def volume_stages(spec, input_shape) -> list[tuple[str, tuple[int, int, int]]]:
@@ -99,4 +100,4 @@ def volumes() -> None:
         return
     st.caption(tr("pooling.volume_caption", model=loaded.name))
     big(" → ".join(f"{c}×{h}×{w}" for _, (c, h, w) in stages), 1.15)
-    st.plotly_chart(fc.volume_boxes(stages), config=PLOT, key="pooling_volume_fig")
+    st.plotly_chart(_volume_boxes(stages), config=PLOT, key="pooling_volume_fig")

@@ -14,8 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from cnndemo.core import arch
+from cnndemo.figures import shapes as figures_shapes
 from cnndemo.lessons import shapes
-from ui.common import lang, tr
+from ui.common import lang, shared_figure, tr
+
+# The 3-D view, built once per network for the whole class (most start from a preset).
+volumes_figure = shared_figure(figures_shapes.volumes_figure)
 
 SPEC = "shapes.spec"
 FLOAT_FIELDS = ("negative_slope", "p")

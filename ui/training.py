@@ -5,7 +5,6 @@ widgets, submits jobs, and draws snapshots of their progress.
 """
 from __future__ import annotations
 
-import json
 import re
 import uuid
 
@@ -13,7 +12,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cnndemo.core import arch, checkpoints, data, train
+from cnndemo.core import arch, checkpoints, data, speed, train
 from cnndemo.figures import training as F
 from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
@@ -95,12 +94,18 @@ def settings() -> tuple[train.TrainConfig | None, object]:
     return cfg, ds
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=900)
-def _speed(spec_json: str, shape: tuple, batch: int, loss: str, opt: str) -> tuple[float, str]:
-    cfg = train.TrainConfig(spec=json.loads(spec_json), input_shape=shape,
-                            batch_size=min(batch, 256), loss=loss, optimizer=opt,
-                            threads=jobs.manager().threads)
-    return experiments.measure_samples_per_s(cfg), str(train.pick_device())
+@st.cache_data(show_spinner=False, max_entries=8)
+def _references(files: tuple[tuple[str, float], ...]) -> list[speed.Reference]:
+    """The measured training runs recorded in the checkpoints (keyed by path and mtime)."""
+    refs = []
+    for path, _mtime in files:
+        try:
+            ref = speed.reference_from_meta(checkpoints.load(path).meta)
+        except checkpoints.CheckpointError:
+            continue  # a damaged checkpoint simply measures nothing here
+        if ref is not None:
+            refs.append(ref)
+    return refs
 
 
 def problems(cfg: train.TrainConfig, ds) -> bool:
@@ -112,12 +117,17 @@ def problems(cfg: train.TrainConfig, ds) -> bool:
 
 
 def estimate(cfg: train.TrainConfig, ds) -> None:
-    spec = experiments.spec_dicts(cfg)
-    sps, dev = _speed(json.dumps(spec), tuple(cfg.input_shape), cfg.batch_size, cfg.loss,
-                      cfg.optimizer)
-    secs = experiments.expected_seconds(cfg, len(ds.train_y), len(ds.test_y), sps)
-    st.caption(tr("training.estimate", t=jobs.format_duration(secs), sps=f"{sps:,.0f}",
-                  device=dev.upper(), params=f"{arch.total_params(cfg.layers()):,}"))
+    """Expected time, from a measured run scaled to this network: nothing is trained here."""
+    files = tuple((str(i.path), i.path.stat().st_mtime) for i in checkpoints.list_checkpoints()
+                  if i.path.exists())
+    est = speed.estimate(cfg.layers(), cfg.input_shape, _references(files),
+                         train.pick_device().type)
+    if est is None:
+        return
+    secs = experiments.expected_seconds(cfg, len(ds.train_y), len(ds.test_y), est.samples_per_s)
+    st.caption(tr("training.estimate_scaled", t=jobs.format_duration(secs),
+                  sps=f"{est.samples_per_s:,.0f}", device=est.reference.device.upper(),
+                  ref=est.reference.name, params=f"{arch.total_params(cfg.layers()):,}"))
 
 
 def submit(runs: list, key: str, name: str = "") -> None:

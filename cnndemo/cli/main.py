@@ -134,14 +134,24 @@ def cmd_evaluate(a) -> int:
 
 
 def cmd_bench(a) -> int:
+    """One JSON line per figure as soon as it is measured, then one summary line.
+    With --full, a progress bar on stderr (the slow benches take minutes)."""
     from bench.runner import run_all
 
-    results = run_all(only=a.only)
-    if a.json:
-        print(json.dumps(results))
-    else:
-        for k, v in results.items():
-            print(f"{k:40s} {v}")
+    def progress(i, n, name):
+        bar = "#" * round(24 * i / max(n, 1))
+        print(f"\r[{bar:<24}] {i}/{n} {name:<40}", end="" if i < n else "\n",
+              file=sys.stderr, flush=True)
+
+    t0, summary = time.perf_counter(), {}
+    for _name, figures in run_all(only=a.only, full=a.full, progress=progress if a.full else None):
+        for key, value in figures.items():
+            summary[key] = value
+            if a.full:
+                print(file=sys.stderr)
+            print(json.dumps({key: value}), flush=True)
+    print(json.dumps({"summary": summary, "seconds": round(time.perf_counter() - t0, 1)}),
+          flush=True)
     return 0
 
 
@@ -180,7 +190,10 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_evaluate)
     sub.add_parser("predict", help="read digits from PNG files (see predict --help)")
     b = sub.add_parser("bench", help="measure speed (never part of the tests)")
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--json", action="store_true", help="accepted for old scripts: the output "
+                   "is always JSON lines")
+    b.add_argument("--full", action="store_true", help="also the slow benches: time to "
+                   "accuracy, AppTest page runs, Draw while training (minutes)")
     b.add_argument("--only", nargs="*", help="names of benches to run")
     b.set_defaults(fn=cmd_bench)
     return ap
