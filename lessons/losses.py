@@ -17,7 +17,8 @@ temp = c3.slider(tr("losses.temperature"), 0.1, 5.0, step=0.1, key="losses_temp"
 unit = c4.radio(tr("losses.unit"), L.UNITS, key="losses_unit", horizontal=True,
                 format_func=V.unit_label)
 
-tabs = st.tabs([tr(f"losses.tab.{t}") for t in ("softmax", "compare", "grad", "entropy", "model")])
+tabs = st.tabs([tr(f"losses.tab.{t}") for t in ("softmax", "compare", "grad", "entropy", "model")],
+               key="losses.tab")
 with tabs[0]:
     logits = V.render_softmax(temp, k)
 with tabs[1]:

@@ -41,7 +41,8 @@ st.caption(tr("shapes.totals_caption", batch=batch))
 show_code(shapes.receptive_fields, "shapes.rf_code")
 
 tab3d, tabcode, tabex, tabtrain = st.tabs([tr(f"shapes.tab.{k}")
-                                           for k in ("3d", "code", "exercises", "train")])
+                                           for k in ("3d", "code", "exercises", "train")],
+                                          key="shapes.tab")
 with tab3d:
     if len(report.input_shape) == 3:
         st.plotly_chart(V.volumes_figure(report.rows, report.input_shape), key="shapes.3d",

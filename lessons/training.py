@@ -12,7 +12,7 @@ st.markdown(tr("training.intro"))
 V.owner()
 
 tab_run, tab_cmp, tab_saved = st.tabs([tr("training.tab.run"), tr("training.tab.compare"),
-                                        tr("training.tab.saved")])
+                                        tr("training.tab.saved")], key="training.tab")
 
 with tab_run:
     cfg, ds = V.settings()

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+import torch
+from torchvision.utils import make_grid
 
 ACCENT = "#e4572e"
 MUTED = "#8aa1b1"
@@ -139,10 +141,12 @@ def upscale(image: np.ndarray, factor: int = 10) -> np.ndarray:
 
 
 def montage_image(maps: np.ndarray, cols: int = 8, target_px: int = 240) -> np.ndarray:
-    """A [C, H, W] activation as one crisp uint8 picture (channels side by side)."""
-    maps = np.asarray(maps, dtype=np.float32)
-    h = maps.shape[-2]
-    display, _, _ = montage(maps, cols, pad=max(1, h // 7))
-    grey = np.where(np.isnan(display), 0.35, display)
+    """A [C, H, W] activation as one crisp uint8 picture (channels side by side, each scaled
+    to its own range, grey between them)."""
+    maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
+    if maps.ndim == 2:
+        maps = maps[None]
+    grey = make_grid(maps[:, None], nrow=max(1, min(cols, len(maps))), padding=max(1, maps.shape[-2] // 7),
+                     normalize=True, scale_each=True, pad_value=0.35)[0].numpy()
     factor = max(1, round(target_px / max(grey.shape)))
     return upscale(grey, factor)

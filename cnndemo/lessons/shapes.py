@@ -66,6 +66,8 @@ class Report:
 
 
 def _layers(spec) -> list:
+    """The explorer's entry point takes the editor's layer dicts (or dataclasses) and
+    converts them once; everything below works on dataclasses."""
     return [arch.from_dict(x) if isinstance(x, dict) else x for x in spec]
 
 
@@ -78,7 +80,7 @@ def receptive_fields(spec, input_shape=(1, 28, 28)) -> list[ReceptiveField | Non
         return [None] * len(spec)
     rf = ReceptiveField(1, 1, 0)
     out = []
-    for layer in _layers(spec):
+    for layer in spec:
         kind = type(layer).__name__
         if rf is not None and not rf.whole and kind in SPATIAL:
             k = layer.kernel_size
@@ -153,21 +155,12 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def apply_fix(spec, error: arch.SpecError) -> list[dict]:
-    """The spec (as dicts) with the error's single obvious fix applied."""
-    if error is None or not error.fix:
-        raise ValueError("This error has no single obvious fix.")
-    dicts = [dict(arch.to_dict(x)) if not isinstance(x, dict) else dict(x) for x in spec]
-    dicts[error.index].update(error.fix)
-    return dicts
-
-
 # ---------------------------------------------------------------- PyTorch source code
 
 def module_expr(layer) -> str:
     """`nn.Conv2d(1, 32, kernel_size=3, padding=1)`: the constructor call, with the
     arguments that differ from PyTorch's defaults spelled out by name."""
-    d = arch.to_dict(layer) if not isinstance(layer, dict) else dict(layer)
+    d = arch.to_dict(layer)
     kind = d.pop("type")
     cls = arch.LAYER_TYPES[kind]
     positional = cls.positional

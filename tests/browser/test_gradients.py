@@ -37,7 +37,9 @@ def test_regression_animation_plays(app_server, browser_page, tmp_path):
         page.wait_for_timeout(100)
     steps = {int(t.split()[1]) for t in seen if t.startswith("step ")}
     assert len(steps) >= 5 and min(steps) < 50, seen  # the line really moved through steps
-    page.wait_for_timeout(500)
+    # the animation ends on the last frame (a condition, not a fixed pause)
+    page.wait_for_function("document.querySelector(\"[data-testid='stPlotlyChart'] .gtitle\")"
+                           ".textContent.startsWith('step 200: w = 5.008')")
     assert chart_titles(page)[0].startswith("step 200: w = 5.008")
 
     shots = os.environ.get("CNNDEMO_SHOTS", str(tmp_path))

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnndemo.core import checkpoints
+
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
@@ -18,5 +20,19 @@ def test_app_runs_in_both_languages(lang, title, kind):
     sidebar = " ".join(m.value for m in at.sidebar.caption)
     assert ("CPU" in sidebar) or ("CUDA" in sidebar) or ("MPS" in sidebar)
     assert at.sidebar.selectbox[0].value.endswith("digits.pt")
-    # the shipped model's held-out accuracy is shown
-    assert "98.30%" in sidebar and "MNIST" in sidebar and kind in sidebar
+    # the shipped model's held-out accuracy is shown, as its file records it
+    acc = checkpoints.load(checkpoints.shipped_path("mnist")).meta["accuracy"]
+    assert f"{acc:.2%}" in sidebar and "MNIST" in sidebar and kind in sidebar
+
+
+def test_a_damaged_save_stays_in_the_model_list_and_explains_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNDEMO_USER_CHECKPOINTS", str(tmp_path))
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(checkpoints.shipped_path("mnist").read_bytes()[:4000])
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["model_path"] = str(broken)
+    at.run()
+    assert not at.exception
+    assert "broken.pt (cannot be read)" in " ".join(at.sidebar.selectbox[0].options)
+    warning = " ".join(w.value for w in at.warning)
+    assert "broken.pt" in warning and "damaged or truncated" in warning

@@ -50,8 +50,8 @@ def test_tiny_run_shows_curves_confusion_matrix_and_accuracy():
     curves = next(f for f in figs if any(t.get("name") == "test" for t in f["data"]))
     assert [len(t["x"]) for t in curves["data"] if t.get("name") == "test"] == [2, 2]
     # confusion matrix: the counts printed in the cells add up to the 1,000 held-out digits
-    cm = next(f for f in figs if any(t.get("mode") == "text" for t in f["data"]))
-    text = next(t for t in cm["data"] if t.get("mode") == "text")["text"]
+    cm = next(f for f in figs if any(t.get("texttemplate") == "%{text}" for t in f["data"]))
+    text = [v for t in cm["data"] if t.get("texttemplate") == "%{text}" for row in t["text"] for v in row]
     assert sum(int(v) for v in text if v) == res["n"] == 1000
     assert any("most confident" in s.value.lower() for s in at.subheader)
     # the finished run joins the comparison tab, with its own final test accuracy
