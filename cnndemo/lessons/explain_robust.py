@@ -85,7 +85,7 @@ def fgsm_smallest_epsilon(model: nn.Module, image, eps_max: float = 0.5, grid: f
             hi, adv = mid, cand
         else:
             lo = mid
-    return _finish("FGSM", model, x, adv, original, lambda p: p != original, epsilon=round(hi, 4), steps=1)
+    return _finish("FGSM", model, x, adv, original, lambda p: p != original, epsilon=hi, steps=1)
 
 
 def pgd(model: nn.Module, image, target: int | None = None, norm: str = "Linf", radius: float = 0.2,
