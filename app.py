@@ -14,6 +14,7 @@ PAGES = [
     ("lessons/losses.py", "losses", ":material/trending_down:"),
     ("lessons/gradients.py", "gradients", ":material/landscape:"),
     ("lessons/training.py", "training", ":material/model_training:"),
+    ("lessons/explain.py", "explain", ":material/lightbulb:"),
 ]
 
 nav = st.navigation([

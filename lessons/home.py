@@ -6,7 +6,7 @@ from ui.common import tr
 LESSONS = [("draw", ":material/draw:"), ("convolution", ":material/grid_on:"),
            ("pooling", ":material/view_in_ar:"), ("shapes", ":material/straighten:"),
            ("losses", ":material/trending_down:"), ("gradients", ":material/landscape:"),
-           ("training", ":material/model_training:")]
+           ("training", ":material/model_training:"), ("explain", ":material/lightbulb:")]
 
 st.title(tr("home.title"))
 st.markdown(tr("home.intro"))
