@@ -283,9 +283,9 @@ def dream_section(loaded, model_key: str, predicted: int) -> None:
     seed = c3.number_input(tr("explain.dream_seed"), 0, 999, 0, key="explain_dream_seed")
     if st.button(tr("explain.dream_go"), key="explain_dream_go", icon=":material/auto_awesome:", type="primary"):
         st.session_state["explain_dream_req"] = (what, int(index), int(seed))
-    req = st.session_state.get("explain_dream_req")
-    if req:
-        result = run_dream(loaded, model_key, *req)
-        if result is not None:
-            render_dream(result, req[0], loaded.classes[req[1]] if req[0] == "class" else str(req[1]))
+    # Until a student asks for another, show the dream of the predicted class (cached server-wide).
+    req = st.session_state.get("explain_dream_req") or ("class", predicted, 0)
+    result = run_dream(loaded, model_key, *req)
+    if result is not None:
+        render_dream(result, req[0], loaded.classes[req[1]] if req[0] == "class" else str(req[1]))
     show_code(R.dream)
