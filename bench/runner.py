@@ -43,7 +43,7 @@ def bench_train(n: int = 3000) -> dict:
 
 
 BENCHES = {"infer": bench_infer, "train": bench_train}
-PAGE_BENCHES = ("convolution", "draw", "gradients", "losses", "shapes", "training")
+PAGE_BENCHES = ("convolution", "draw", "explain", "gradients", "losses", "shapes", "training")
 
 
 def _page_benches() -> dict:
