@@ -10,5 +10,6 @@ PAGES = [
     ("lessons/losses.py", "losses", ":material/trending_down:"),
     ("lessons/gradients.py", "gradients", ":material/landscape:"),
     ("lessons/training.py", "training", ":material/model_training:"),
+    ("lessons/explain.py", "explain", ":material/lightbulb:"),
 ]
 LESSONS = [page for page in PAGES if page[1] != "home"]
