@@ -8,7 +8,8 @@ from cnndemo.core import checkpoints, data
 from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
-from ui.common import digits_model, tr
+from cnndemo.lessons.course import describe_dataset
+from ui.common import digits_model, lang, tr
 
 PLOT = {"displayModeBar": False}
 
@@ -133,7 +134,7 @@ def pick_image(page: str) -> tuple[np.ndarray | None, str]:
                         key=f"{page}_img_index")
     img = ds.test_x[int(i)].numpy().astype(np.float32) / 255.0
     return img, tr(page + ".img_caption", i=int(i), label=int(ds.test_y[int(i)]),
-                   source=ds.describe())
+                   source=describe_dataset(ds, lang()))
 
 
 def real_filters(custom: np.ndarray | None) -> None:
