@@ -78,7 +78,8 @@ def history() -> None:
     st.plotly_chart(F.timeline_figure(events), config=PLOT, key="convolution_hist_timeline")
     stages = C.volume_stages(C.LENET5, C.LENET5_INPUT)
     st.markdown(tr("convolution.hist_lenet_shapes"))
-    _big(" → ".join(f"{c}×{h}×{w}" for _, (c, h, w) in stages), 1.1)
+    fcs = [str(r.output_shape[1]) for r in arch.infer(C.LENET5, C.LENET5_INPUT) if r.type == "Linear"]
+    _big(" → ".join([f"{c}×{h}×{w}" for _, (c, h, w) in stages] + fcs), 1.1)
     labels = [(tr("convolution.input") if n == "input" else n, s) for n, s in stages]
     st.plotly_chart(fc.volume_boxes(labels, depth_scale=0.12), config=PLOT, key="convolution_hist_lenet")
 
@@ -113,6 +114,7 @@ def volume_reading() -> None:
     st.markdown(tr("pooling.read_ideal"))
     _big(" → ".join(f"{h}×{w}×{c}" for _, (c, h, w) in stages), 1.05)
     c16, s16 = stages[1][1], stages[-1][1]
+    st.plotly_chart(fc.volume_boxes(stages, depth_scale=0.08), config=PLOT, key="pooling_read_ideal_fig")
     st.markdown(tr("pooling.read_ideal_total", h0=c16[1], h=s16[1], frac=f"1/{c16[1] // s16[1]}",
                    c0=c16[0], c=s16[0], x=s16[0] // c16[0]))
 
@@ -130,10 +132,9 @@ def layer_pattern(layers) -> None:
     rows = []
     for name, p in arch.PRESETS.items():
         pat = C.layer_pattern(p.spec)
-        abc = pat.abc()
+        a, b = pat.per_stage()
         rows.append({tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
                      tr("shapes.pattern_col_formula"): pat.formula(),
-                     "a": str(abc[0]) if abc else "-", "b": str(abc[1]) if abc else "-",
-                     "c": str(abc[2] if abc else pat.pools), "FC": str(pat.fc)})
+                     "a": a, "b": b, "c": str(pat.pools), "FC": str(pat.fc)})
     st.dataframe(rows, hide_index=True, key="shapes_pattern_table")
     st.caption(tr("shapes.pattern_note"))

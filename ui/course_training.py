@@ -135,12 +135,12 @@ def workflow() -> None:
         st.code(f"train_loader = torch.utils.data.DataLoader(train_data, batch_size=BATCH,\n"
                 f"    shuffle=True, num_workers=2, drop_last=True)   # {ds.title}", language="python")
         c1, c2 = st.columns([1, 2])
-        batch = c1.number_input(tr("training.batch"), 1, 60000, 100, key="training_wf_batch")
+        batch = c1.number_input(tr("training.batch"), 1, 60000, 128, key="training_wf_batch")
         counts = T.batch_counts(len(ds.train_y), int(batch))
         c2.markdown(tr("training.wf_counts", n=f"{len(ds.train_y):,}", b=int(batch), keep=counts["keep"],
                        last=counts["last"], drop=counts["drop"], dropped=counts["dropped"]))
         st.caption(tr("training.wf_workers"))
-        seed = st.number_input(tr("training.wf_seed"), 0, 10**6, 0, key="training_wf_seed")
+        seed = st.columns([1, 2])[0].number_input(tr("training.wf_seed"), 0, 10**6, 0, key="training_wf_seed")
         xb, yb = T.sample_grid(ds.train_x, ds.train_y, int(seed))
         imgs = (xb[:, 0] * 255).round().to(torch.uint8).numpy()
         st.plotly_chart(FT.image_grid(imgs, [str(ds.classes[int(y)]) for y in yb], cols=3,
@@ -155,7 +155,7 @@ def workflow() -> None:
         right.dataframe([{tr("training.wf_step"): s, tr("training.wf_where"): f"{fn}, {tr('training.wf_line')} {n}"
                           if n else "-"} for s, fn, n in T.find_steps(sources)], hide_index=True,
                         key="training_wf_steps")
-        right.code(sources["fit"], language="python")
-        right.code(sources["evaluate"], language="python")
+        right.code(sources["fit"], language="python", line_numbers=True)
+        right.code(sources["evaluate"], language="python", line_numbers=True)
         st.caption(tr("training.wf_same"))
 

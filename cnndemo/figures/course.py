@@ -24,11 +24,11 @@ def weight_sharing_figure(image: np.ndarray, edges: list, output: np.ndarray, la
     flat = image.ravel()
     fig.add_trace(go.Scatter(x=[0] * 9, y=[in_y[p] for p in range(9)], mode="markers+text",
                              marker=dict(size=30, color="#eeeeee", line=dict(color="#333", width=1)),
-                             text=[f"{v:g}" for v in flat], textfont=dict(size=15),
+                             text=[f"{v:g}" for v in flat], textfont=dict(size=15, color="#111"),
                              name=labels["input"], showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[1] * 4, y=[out_y[o] for o in range(4)], mode="markers+text",
                              marker=dict(size=46, color="#fff3c4", line=dict(color="#333", width=1)),
-                             text=[f"{v:g}" for v in output.ravel()], textfont=dict(size=15),
+                             text=[f"{v:g}" for v in output.ravel()], textfont=dict(size=15, color="#111"),
                              name=labels["output"], showlegend=False, hoverinfo="skip"))
     fig.add_annotation(x=0, y=9.3, text=labels["input"], showarrow=False, font=dict(size=14))
     fig.add_annotation(x=1, y=9.3, text=labels["output"], showarrow=False, font=dict(size=14))
@@ -58,14 +58,21 @@ def poly_figure(x_train, y_train, x_test, y_test, curves: dict, labels: dict) ->
 
 
 def timeline_figure(events: list) -> go.Figure:
-    """(year, title, detail) events on one horizontal line."""
+    """(year, title, detail) events on one horizontal line: title above, detail below."""
     years = [e[0] for e in events]
-    fig = go.Figure(go.Scatter(x=years, y=[0] * len(years), mode="markers+text",
-                               marker=dict(size=18, color="#4c78a8"),
-                               text=[f"<b>{y}</b><br>{t}" for y, t, _ in events],
-                               textposition="top center", textfont=dict(size=14),
-                               hovertext=[d for _, _, d in events], hoverinfo="text"))
-    fig.update_yaxes(visible=False, range=[-0.5, 1.2])
-    fig.update_xaxes(range=[min(years) - 8, max(years) + 8], showgrid=False, dtick=10)
-    fig.update_layout(height=200, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[min(years) - 6, max(years) + 6], y=[0, 0], mode="lines",
+                             line=dict(color="#999", width=2), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=years, y=[0] * len(years), mode="markers+text",
+                             marker=dict(size=20, color="#4c78a8"),
+                             text=[f"<b>{y}  {t}</b>" for y, t, _ in events],
+                             textposition="top center", textfont=dict(size=17, color="#222"),
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=years, y=[-0.25] * len(years), mode="text",
+                             text=[d for _, _, d in events], textposition="bottom center",
+                             textfont=dict(size=14, color="#444"), hoverinfo="skip"))
+    fig.update_yaxes(visible=False, range=[-1.0, 0.8])
+    fig.update_xaxes(visible=False, range=[min(years) - 20, max(years) + 20])
+    fig.update_layout(height=210, margin=dict(l=10, r=10, t=10, b=10), template="plotly_white",
+                      showlegend=False)
     return fig

@@ -128,6 +128,14 @@ class Pattern:
             return None
         return blocks[0], len(blocks), len(self.stages)
 
+    def per_stage(self) -> tuple[str, str]:
+        """a and b stage by stage, as text: ("1", "2, 1") for CNN A; ("-", "-") with no conv."""
+        if not self.stages:
+            return "-", "-"
+        a = sorted({x for blocks, _, _ in self.stages for x in blocks})
+        b = [len(blocks) for blocks, _, _ in self.stages]
+        return ", ".join(map(str, a)), str(b[0]) if len(set(b)) == 1 else ", ".join(map(str, b))
+
     def formula(self) -> str:
         fc = f"FC·{self.fc}" if self.fc else ""
         if not self.stages:
@@ -140,7 +148,10 @@ class Pattern:
         else:
             parts = []
             for blocks, act_i, pooled in self.stages:
-                inner = " + ".join(f"(conv·{a} + {act_i})" for a in blocks)
+                if len(set(blocks)) == 1:
+                    inner = f"(conv·{blocks[0]} + {act_i})·{len(blocks)}"
+                else:
+                    inner = " + ".join(f"(conv·{a} + {act_i})" for a in blocks)
                 parts.append(f"[{inner}{' + pool' if pooled else ''}]")
             conv = " + ".join(parts)
         return f"{conv} + {fc}" if fc else conv

@@ -193,26 +193,22 @@ def course_test(model, loader, device="cpu") -> float:
     return correct / max(n, 1)
 
 
-# the course's steps, and what the app's fit/evaluate source contains for each
-LOOP_STEPS = (("zero_grad", "opt.zero_grad("), ("forward", "logits = model(xb)"),
-              ("loss", "loss = loss_value("), ("backward", "loss.backward()"),
-              ("step", "opt.step()"), ("train", ".train()"), ("eval", "model.eval()"),
-              ("no_grad", "torch.no_grad"), ("argmax", ".argmax(1)"))
+# the course's steps: (step, app function that does it, text of the line that does it)
+LOOP_STEPS = (("zero_grad", "fit", "opt.zero_grad("), ("forward", "fit", "logits = model(xb)"),
+              ("loss", "fit", "loss = loss_value("), ("backward", "fit", "loss.backward()"),
+              ("step", "fit", "opt.step()"), ("train()", "fit", ".train()"),
+              ("eval()", "evaluate", "model.eval()"), ("no_grad", "evaluate", "torch.no_grad"),
+              ("argmax", "evaluate", ".argmax(1)"))
 
 
 def find_steps(sources: dict) -> list[tuple[str, str, int | None]]:
-    """(step, function name, line number in that function's source) for each course step."""
+    """(step, function name, first line number in that function's source) per course step;
+    None where the source no longer has that line (the page then shows a dash)."""
     found = []
-    for step, needle in LOOP_STEPS:
-        where = None
-        for name, src in sources.items():
-            for n, line in enumerate(src.splitlines(), start=1):
-                if needle in line:
-                    where = (name, n)
-                    break
-            if where:
-                break
-        found.append((step, where[0] if where else "", where[1] if where else None))
+    for step, name, needle in LOOP_STEPS:
+        lines = sources.get(name, "").splitlines()
+        where = next((n for n, line in enumerate(lines, start=1) if needle in line), None)
+        found.append((step, name, where))
     return found
 
 
