@@ -31,8 +31,8 @@ def l1_regression() -> None:
                 "optimizer = optim.SGD(model.parameters(), lr=0.01)", language="python")
         run = _l1(1.0, 777)
         m = st.columns(3)
-        m[0].metric("w", f"{run.w:.3f}")
-        m[1].metric("b", f"{run.b:.3f}")
+        m[0].metric("w (L1Loss)", f"{run.w:.3f}")
+        m[1].metric("b (L1Loss)", f"{run.b:.3f}")
         m[2].metric(tr("gradients.l1_loss"), f"{run.loss[-1]:.3f}")
         st.info(tr("gradients.l1_note", w=f"{run.w:.2f}", b=f"{run.b:.2f}"))
 

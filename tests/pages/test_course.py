@@ -127,8 +127,8 @@ def test_volume_reading_on_the_pooling_page(lang, words):
 def test_regression_with_l1loss(lang, note):
     at = app("gradients", lang, gradients_tab=tab("regression", lang))
     m = {x.label: x.value for x in at.metric}
-    assert m["w"] == f"{T.fit_line_l1(*G.regression_data()).w:.3f}"
-    assert m["w"].startswith("5.0") and m["b"].startswith("0.8")
+    assert m["w (L1Loss)"] == f"{T.fit_line_l1(*G.regression_data()).w:.3f}"
+    assert m["w (L1Loss)"].startswith("5.0") and m["b (L1Loss)"].startswith("0.8")
     assert any(note in i.value and ("MSE" in i.value) for i in at.info)
 
 
