@@ -113,12 +113,11 @@ def fitting() -> None:
                                       {"train": tr("training.fit_train_pts", n=n),
                                        "test": tr("training.fit_test_pts", n=len(d.x_test)),
                                        "x": "x", "y": "y"}), config=PLOT, key="training_fit_fig")
-        verdict = {1: "under", 2: "under", 3: "good", 12: "over"}
         st.dataframe([{tr("training.fit_col_deg"): f.degree,
                        tr("training.fit_col_train"): f"{f.train_mse:.4f}",
                        tr("training.fit_col_test"): f"{f.test_mse:.4f}",
-                       tr("training.fit_col_verdict"): tr(f"training.fit_{verdict[f.degree]}")
-                       if n == 15 else ""} for f in fits], hide_index=True, key="training_fit_table")
+                       tr("training.fit_col_verdict"): tr(f"training.fit_{v}")}
+                      for f, v in zip(fits, T.poly_verdicts(fits))], hide_index=True, key="training_fit_table")
         st.caption(tr("training.fit_note"))
 
 

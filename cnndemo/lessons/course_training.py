@@ -66,6 +66,22 @@ def poly_fits(d: PolyData, degrees=POLY_DEGREES) -> list[PolyFit]:
     return [poly_fit(d, k) for k in degrees]
 
 
+def poly_verdicts(fits: list[PolyFit]) -> list[str]:
+    """Read the errors as the notes do: the degree with the lowest test error is "good"; smaller
+    degrees are "under" (too little capacity); larger ones are "over" when their test error is
+    more than twice the best while their training error is lower, else "good" too."""
+    best = min(fits, key=lambda f: f.test_mse)
+    out = []
+    for f in fits:
+        if f.degree < best.degree:
+            out.append("under")
+        elif f.degree > best.degree and f.test_mse > 2 * best.test_mse and f.train_mse < best.train_mse:
+            out.append("over")
+        else:
+            out.append("good")
+    return out
+
+
 # ----- momentum as the notes write it (seed 001, 5.8.1.1) -----
 @dataclass
 class MomentumStep:

@@ -163,7 +163,7 @@ def test_polynomial_fits_beside_the_curves(lang, over, under):
     table = next(df for df in tables(at) if len(df) == 4 and len(df.columns) == 4)
     assert table.iloc[:, 0].tolist() == [1, 2, 3, 12]
     assert table.iloc[3, 2] == f"{fits[12].test_mse:.4f}" and table.iloc[3, 1] == f"{fits[12].train_mse:.4f}"
-    assert table.iloc[:, 3].tolist() == [under, under, table.iloc[2, 3], over]
+    assert table.iloc[:, 3].tolist()[::3] == [under, over] and table.iloc[1, 3] == under
 
 
 # ----- item 5: the PyTorch workflow -----

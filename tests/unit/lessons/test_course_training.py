@@ -24,9 +24,11 @@ def test_polynomial_fits_match_numpy_and_show_under_and_over_fitting():
     assert fits[1].train_mse > fits[2].train_mse > fits[3].train_mse > fits[12].train_mse
     assert min(fits, key=lambda k: fits[k].test_mse) == 3
     assert fits[12].test_mse > 10 * fits[3].test_mse
+    assert T.poly_verdicts(list(fits.values())) == ["under", "under", "good", "over"]
     # more data tames degree 12
     many = T.poly_fit(T.poly_data(n_train=80), 12)
     assert many.test_mse < fits[12].test_mse / 10
+    assert T.poly_verdicts(T.poly_fits(T.poly_data(n_train=80)))[-1] != "over"
     # seeded: the same points every time, and no global RNG touched
     state = np.random.get_state()[1].copy()
     assert np.array_equal(T.poly_data().x_train, d.x_train)
