@@ -112,9 +112,9 @@ def volume_reading() -> None:
                     "\n".join(f"- {s}" for s in lines))
     spec, stages = C.ideal_stack()
     st.markdown(tr("pooling.read_ideal"))
-    _big(" → ".join(f"{h}×{w}×{c}" for _, (c, h, w) in stages), 1.05)
+    _big(" → ".join(f"{c}×{h}×{w}" for _, (c, h, w) in stages), 1.05)
     c16, s16 = stages[1][1], stages[-1][1]
-    st.plotly_chart(fc.volume_boxes(stages, depth_scale=0.08), config=PLOT, key="pooling_read_ideal_fig")
+    st.plotly_chart(fc.volume_boxes(stages, depth_scale=0.08, gap=30.0), config=PLOT, key="pooling_read_ideal_fig")
     st.markdown(tr("pooling.read_ideal_total", h0=c16[1], h=s16[1], frac=f"1/{c16[1] // s16[1]}",
                    c0=c16[0], c=s16[0], x=s16[0] // c16[0]))
 
