@@ -4,6 +4,7 @@ import streamlit as st
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 from ui import convolution as view
+from ui import course as course_view
 from ui.common import show_code, tr
 
 PAGE = "convolution"
@@ -71,9 +72,12 @@ view.real_filters(k)
 st.header(tr("convolution.ch_title"))
 st.markdown(tr("convolution.ch_intro"))
 view.channels()
+course_view.weight_sharing()
 
 st.header(tr("convolution.why_title"))
 st.markdown(tr("convolution.why_intro"))
 view.why_conv()
+course_view.tilted_x()
+course_view.history()
 
 show_code(ops.conv2d)

@@ -4,6 +4,7 @@ import streamlit as st
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 from ui import convolution as conv_view
+from ui import course as course_view
 from ui import pooling as view
 from ui.common import show_code, tr
 
@@ -51,5 +52,6 @@ view.real_map(cfg)
 st.header(tr("pooling.volume_title"))
 st.markdown(tr("pooling.volume_intro"))
 view.volumes()
+course_view.volume_reading()
 
 show_code(ops.pool2d)

@@ -3,6 +3,7 @@ import streamlit as st
 
 from cnndemo.core import arch
 from cnndemo.lessons import shapes
+from ui import course as course_view
 from ui import shapes as V
 from ui.common import show_code, tr
 
@@ -50,6 +51,7 @@ with tab3d:
         st.caption(tr("shapes.3d_caption"))
     else:
         st.info(tr("shapes.3d_vector"))
+    course_view.layer_pattern(report.layers)
 with tabcode:
     st.caption(tr("shapes.code_caption"))
     st.code(shapes.pytorch_source(report.layers, report.input_shape), language="python")

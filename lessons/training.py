@@ -4,6 +4,7 @@ import streamlit as st
 from cnndemo.core import train
 from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
+from ui import course_training as CT
 from ui import training as V
 from ui.common import tr
 
@@ -15,6 +16,7 @@ tab_run, tab_cmp, tab_saved = st.tabs([tr("training.tab.run"), tr("training.tab.
                                         tr("training.tab.saved")], key="training.tab")
 
 with tab_run:
+    CT.recipe_button()
     cfg, ds = V.settings()
     if cfg is not None:
         blocked = V.problems(cfg, ds)
@@ -30,6 +32,8 @@ with tab_run:
                 V.results(job, run_ds)
                 st.subheader(tr("training.save_title"))
                 V.save_form(job, run_ds)
+    CT.fitting()
+    CT.workflow()
 
 with tab_cmp:
     st.markdown(tr("training.compare_intro"))
@@ -37,7 +41,7 @@ with tab_cmp:
     name = st.selectbox(tr("training.experiment"), list(experiments.EXPERIMENTS),
                         key="training_experiment", format_func=lambda n: tr(f"training.exp.{n}"))
     st.info(tr(f"training.exp.{name}.about"))
-    runs = experiments.experiment_configs(name, gpu=gpu)
+    runs = experiments.experiment_configs(name, gpu=gpu, **CT.exp_override(name))
     first = runs[0][1]
     st.caption(tr("training.exp_settings", epochs=first.epochs,
                   n=tr("training.all") if first.train_subset is None else f"{first.train_subset:,}",

@@ -11,7 +11,8 @@ from cnndemo.figures import convolution as fc
 from cnndemo.figures import images
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
-from ui.common import digits_model, shared_figure, show_error, tr
+from cnndemo.lessons.course import describe_dataset
+from ui.common import digits_model, lang, shared_figure, show_error, tr
 
 PLOT = {"displayModeBar": False}
 grid = shared_figure(fc.number_grid)
@@ -147,7 +148,7 @@ def pick_image(page: str) -> tuple[np.ndarray | None, str]:
                         key=f"{page}_img_index")
     img = ds.test_image(int(i))
     return img, tr(page + ".img_caption", i=int(i), label=int(ds.test_y[int(i)]),
-                   source=ds.describe())
+                   source=describe_dataset(ds, lang()))
 
 
 @st.fragment

@@ -8,6 +8,7 @@ from cnndemo.core import data
 from cnndemo.figures import gradients as figures_gradients
 from cnndemo.lessons import gradients as G
 from cnndemo.lessons import optimizers as O
+from ui import course_training
 from ui.common import shared_figures, show_code, show_error, tr
 
 # Figures built once for the class (the animations are most of a tab's rerun); never mutated.
@@ -131,6 +132,7 @@ def regression_tab() -> None:
         "title": tr("gradients.reg.curve"), "x": tr("gradients.steps"),
         "y": tr("gradients.reg.loss")}), key="gradients_reg_curve")
     show_code(G.fit_line)
+    course_training.l1_regression()
 
 
 # --- 3. perceptron ------------------------------------------------------------------------
@@ -304,3 +306,4 @@ def optimizers_tab() -> None:
         "title": tr("gradients.opt.curve"), "x": tr("gradients.steps"), "y": "f(x, y)"}),
         key="gradients_opt_curve")
     show_code(O.run_optimizer)
+    course_training.momentum_by_hand()

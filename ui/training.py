@@ -16,7 +16,8 @@ from cnndemo.core import arch, checkpoints, data, speed, train
 from cnndemo.figures import training as F
 from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
-from ui.common import show_error, tr
+from cnndemo.lessons.course import describe_dataset
+from ui.common import lang, show_error, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]
 DATASETS = data.TITLES
@@ -60,7 +61,7 @@ def settings() -> tuple[train.TrainConfig | None, object]:
         choice = c2.selectbox(tr("training.arch"), options, key="training_arch",
                               format_func=lambda o: tr("training.arch_handoff", name=handoff.get(
                                   "name", "?")) if o == "handoff" else arch.PRESETS[o].title)
-        c2.caption(ds.describe())
+        c2.caption(describe_dataset(ds, lang()))
         n_train = len(ds.train_y)
         subset = c3.number_input(tr("training.subset", n=f"{n_train:,}"), 100, n_train,
                                  min(DEFAULT_SUBSET[name], n_train), step=500,

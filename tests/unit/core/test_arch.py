@@ -179,5 +179,5 @@ def test_errors_are_explained_in_korean_too():
     spec[9] = Linear(3136, 100)
     error = arch.analyze(spec).error
     assert error.code == "in_features"
-    assert error.localized("ko") == "특징 576개를 받습니다: in_features를 576(으)로 바꾸세요."
+    assert error.localized("ko") == "특성 576개를 받습니다: in_features를 576(으)로 바꾸세요."
     assert error.localized("en") == error.message

@@ -1,0 +1,140 @@
+"""Views for the course items of issue 15 on the convolution, pooling and shapes pages."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cnndemo.core import arch, checkpoints
+from cnndemo.figures import convolution as fc
+from cnndemo.figures import course as F
+from cnndemo.lessons import course as C
+from cnndemo.lessons import filters
+from ui.common import active_model, lang, tr
+
+PLOT = {"displayModeBar": False}
+
+
+def _big(text: str, size: float = 1.2) -> None:
+    st.markdown(f"<div style='font-size:{size}em;font-family:monospace;padding:0.15em 0'>{text}</div>",
+                unsafe_allow_html=True)
+
+
+def dataset_caption(ds) -> str:
+    return C.describe_dataset(ds, lang())
+
+
+# ----- convolution page -----
+def weight_sharing() -> None:
+    """Seed 004's 3x3 image 0..8 and 2x2 kernel w0..w3 as a network of 16 lines, 4 weights."""
+    st.header(tr("convolution.ws_title"))
+    st.markdown(tr("convolution.ws_intro"))
+    cols = st.columns(4)
+    w = [cols[k].number_input(f"w{k}", value=float(k + 1), step=1.0, format="%g",
+                              key=f"convolution_ws_w{k}") for k in range(4)]
+    try:
+        ws = C.weight_sharing(w)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    left, right = st.columns([1, 1.2])
+    left.plotly_chart(F.weight_sharing_figure(ws.image, ws.edges, ws.output,
+                                              {"input": tr("convolution.ws_in"),
+                                               "output": tr("convolution.ws_out")}),
+                      config=PLOT, key="convolution_ws_fig")
+    with right:
+        for n, (sym, num) in enumerate(zip(ws.symbolic, ws.arithmetic)):
+            _big(f"y{n} = {sym}", 1.05)
+            _big(f"&nbsp;&nbsp;&nbsp;= {num}", 1.05)
+        st.markdown(tr("convolution.ws_count", edges=len(ws.edges), shared=len(ws.weights),
+                       dense=ws.dense_weights))
+
+
+def tilted_x() -> None:
+    """The tilted X beside the shifted X: few pixels in common, the diagonal filter still fires."""
+    x, xs, xt = filters.x_image(), filters.x_image(shift=1), C.tilted_x()
+    both_s, ink = filters.ink_overlap(x, xs)
+    both_t, _ = filters.ink_overlap(x, xt)
+    r = {name: C.diagonal_response(img, filters.DIAGONAL) for name, img in
+         (("x", x), ("shift", xs), ("tilt", xt))}
+    st.subheader(tr("convolution.tilt_title"))
+    cols = st.columns(2)
+    cols[0].plotly_chart(fc.number_grid(xt, tr("convolution.tilt_img"), width=330), config=PLOT,
+                         key="convolution_tilt_x")
+    cols[1].plotly_chart(fc.number_grid(r["tilt"].fmap, tr("convolution.tilt_map"), width=330),
+                         config=PLOT, key="convolution_tilt_map")
+    rows = [{tr("convolution.tilt_col_img"): tr(f"convolution.tilt_row_{k}"),
+             tr("convolution.tilt_col_common"): f"{n} / {ink}" if k != "x" else f"{ink} / {ink}",
+             tr("convolution.tilt_col_best"): f"{r[k].best:.2f}",
+             tr("convolution.tilt_col_strong"): r[k].strong}
+            for k, n in (("x", ink), ("shift", both_s), ("tilt", both_t))]
+    st.dataframe(rows, hide_index=True, key="convolution_tilt_table")
+    st.markdown(tr("convolution.tilt_explain", common=both_t, ink=ink, best=f"{r['tilt'].best:.2f}"))
+
+
+def history() -> None:
+    st.subheader(tr("convolution.hist_title"))
+    st.markdown(tr("convolution.hist_text"))
+    events = [(1959, tr("convolution.hist_hw"), tr("convolution.hist_hw_detail")),
+              (1998, tr("convolution.hist_lenet"), tr("convolution.hist_lenet_detail"))]
+    st.plotly_chart(F.timeline_figure(events), config=PLOT, key="convolution_hist_timeline")
+    stages = C.volume_stages(C.LENET5, C.LENET5_INPUT)
+    st.markdown(tr("convolution.hist_lenet_shapes"))
+    fcs = [str(r.output_shape[1]) for r in arch.infer(C.LENET5, C.LENET5_INPUT) if r.type == "Linear"]
+    _big(" → ".join([f"{c}×{h}×{w}" for _, (c, h, w) in stages] + fcs), 1.1)
+    labels = [(tr("convolution.input") if n == "input" else n, s) for n, s in stages]
+    st.plotly_chart(fc.volume_boxes(labels, depth_scale=0.12), config=PLOT, key="convolution_hist_lenet")
+
+
+# ----- pooling page: the 3-D reading -----
+def volume_reading() -> None:
+    st.subheader(tr("pooling.read_title"))
+    try:
+        loaded = active_model()
+        reading = C.volume_reading(loaded.spec, loaded.input_shape)
+    except (checkpoints.CheckpointError, arch.SpecError, KeyError, ValueError) as e:
+        st.error(tr("pooling.err_model", reason=str(e)))
+        return
+    if reading.first_filters is None:
+        st.info(tr("pooling.no_conv", model=loaded.name))
+    else:
+        c, h, w = reading.first_shape
+        lines = [tr("pooling.read_first", n=reading.first_filters, c=c, h=h, w=w,
+                    cin=loaded.input_shape[0])]
+        for name, before, after, nxt in reading.steps:
+            key = "pooling.read_pool_next" if nxt else "pooling.read_pool_last"
+            lines.append(tr(key, name=name, h0=before[1], w0=before[2], h=after[1], w=after[2],
+                            c=after[0], nxt=nxt or 0, ratio=f"{(nxt or after[0]) / after[0]:g}"))
+        if reading.steps:
+            lc, lh, _ = reading.last_shape
+            lines.append(tr("pooling.read_total", k=len(reading.steps), h0=loaded.input_shape[1],
+                            h=lh, frac=f"1/{loaded.input_shape[1] / lh:g}", c0=reading.first_filters,
+                            c=lc, x=f"{lc / reading.first_filters:g}"))
+        st.markdown(tr("pooling.read_model", model=loaded.name) + "\n" +
+                    "\n".join(f"- {s}" for s in lines))
+    spec, stages = C.ideal_stack()
+    st.markdown(tr("pooling.read_ideal"))
+    _big(" → ".join(f"{c}×{h}×{w}" for _, (c, h, w) in stages), 1.05)
+    c16, s16 = stages[1][1], stages[-1][1]
+    st.plotly_chart(fc.volume_boxes(stages, depth_scale=0.08, gap=30.0), config=PLOT, key="pooling_read_ideal_fig")
+    st.markdown(tr("pooling.read_ideal_total", h0=c16[1], h=s16[1], frac=f"1/{c16[1] // s16[1]}",
+                   c0=c16[0], c=s16[0], x=s16[0] // c16[0]))
+
+
+# ----- shapes page: the layer pattern -----
+def layer_pattern(layers) -> None:
+    st.subheader(tr("shapes.pattern_title"))
+    st.markdown(tr("shapes.pattern_intro"))
+    try:
+        mine = C.layer_pattern(layers)
+    except (arch.SpecError, KeyError, TypeError, ValueError) as e:
+        st.error(str(e))
+        return
+    _big(tr("shapes.pattern_this", formula=mine.formula()), 1.1)
+    rows = []
+    for name, p in arch.PRESETS.items():
+        pat = C.layer_pattern(p.spec)
+        a, b = pat.per_stage()
+        rows.append({tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
+                     tr("shapes.pattern_col_formula"): pat.formula(),
+                     "a": a, "b": b, "c": str(pat.pools), "FC": str(pat.fc)})
+    st.dataframe(rows, hide_index=True, key="shapes_pattern_table")
+    st.caption(tr("shapes.pattern_note"))
