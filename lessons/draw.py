@@ -5,7 +5,9 @@ from streamlit_drawable_canvas import st_canvas
 from cnndemo.core import inference, preprocess
 from ui import draw as V
 from ui.common import show_code, tr
+from ui.links import bind
 
+bind("draw")
 st.title(tr("draw.title"))
 st.markdown(tr("draw.intro"))
 V.init_state()

@@ -6,7 +6,9 @@ from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
 from ui import training as V
 from ui.common import tr
+from ui.links import bind
 
+bind("training")
 st.title(tr("training.title"))
 st.markdown(tr("training.intro"))
 V.owner()
