@@ -1,6 +1,7 @@
 """cnndemo: the classroom app. Run with `streamlit run app.py`."""
 import streamlit as st
 
+from ui import classroom
 from ui.common import sidebar, tr
 
 st.set_page_config(page_title="cnndemo", page_icon=":material/psychology:", layout="wide")
@@ -14,6 +15,7 @@ PAGES = [
     ("lessons/losses.py", "losses", ":material/trending_down:"),
     ("lessons/gradients.py", "gradients", ":material/landscape:"),
     ("lessons/training.py", "training", ":material/model_training:"),
+    ("lessons/teacher.py", "class", ":material/co_present:"),
 ]
 
 nav = st.navigation([
@@ -21,5 +23,7 @@ nav = st.navigation([
             default=name == "home")
     for path, name, icon in PAGES
 ])
+classroom.prepare()
 sidebar()
-nav.run()
+if classroom.page_open(nav):
+    nav.run()

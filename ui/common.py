@@ -81,7 +81,9 @@ def sidebar() -> None:
         infos = checkpoints.list_checkpoints()
         paths = [str(i.path) for i in infos]
         labels = {str(i.path): i.label() + (" ★" if i.shipped else "") for i in infos}
-        if paths:
+        if paths and st.session_state.get("classroom_model_locked"):
+            st.caption(tr("classroom.model_locked"))
+        elif paths:
             if st.session_state.get("model_path") not in paths:
                 st.session_state["model_path"] = paths[0]
             st.selectbox(tr("common.model"), paths, key="model_path",
