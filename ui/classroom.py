@@ -28,6 +28,7 @@ from ui.common import lang, tr
 CODE, ROLE, MEMBER, NAME = "classroom_code", "classroom_role", "classroom_member", "classroom_name"
 FOLLOW, SEQ, TEACHER_OK = "classroom_follow", "classroom_seq", "classroom_teacher_ok"
 LOCKS = ("training", "model")
+KEEP = ("lang", "model_path", FOLLOW)
 POLL_S = 1.0
 HEARTBEAT_S = 4.0
 
@@ -90,6 +91,7 @@ def prepare() -> None:
     """Before the sidebar: notice an ended lesson, pin the model when the teacher locked it."""
     ss = st.session_state
     ss.setdefault(MEMBER, uuid.uuid4().hex)
+    ss.update(ss.pop("_classroom_keep", {}))
     les = current()
     if ss.get(CODE) and les is None:
         _forget()
@@ -126,8 +128,12 @@ def page_open(nav) -> bool:
 # ------------------------------------------------------------------------------- moving
 def go(page: str, state: str) -> None:
     """Open `page` in exactly the state `state` (a link query)."""
+    ss = st.session_state
     query = L.parse_query(state)
-    st.session_state.setdefault(links.PENDING, {})[page] = query
+    ss.setdefault(links.PENDING, {})[page] = query
+    # a server-side page switch drops the values the browser sent for the sidebar's widgets
+    # (language, model, follow); keep them and give them back in prepare()
+    ss["_classroom_keep"] = {k: ss[k] for k in KEEP if k in ss}
     st.switch_page(page_file(page), query_params=query)
 
 
