@@ -1,6 +1,7 @@
 """cnndemo: the classroom app. Run with `streamlit run app.py`."""
 import streamlit as st
 
+from ui import classroom
 from ui.common import sidebar, tr
 from ui.pages import PAGES
 
@@ -11,5 +12,7 @@ nav = st.navigation([
             default=name == "home")
     for path, name, icon in PAGES
 ])
+classroom.prepare()
 sidebar()
-nav.run()
+if classroom.page_open(nav):
+    nav.run()

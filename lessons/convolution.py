@@ -6,7 +6,9 @@ from cnndemo.lessons import filters
 from ui import convolution as view
 from ui import course as course_view
 from ui.common import show_code, tr
+from ui.links import bind
 
+bind("convolution")
 PAGE = "convolution"
 PRESETS = filters.CONV_PRESETS
 

@@ -4,8 +4,11 @@ from streamlit_drawable_canvas import st_canvas
 
 from cnndemo.core import inference, preprocess
 from ui import draw as V
+from ui.classroom import share_drawing
 from ui.common import show_code, tr
+from ui.links import bind
 
+bind("draw")
 st.title(tr("draw.title"))
 st.markdown(tr("draw.intro"))
 V.init_state()
@@ -40,6 +43,7 @@ with right:
         result = inference.run(loaded.model, inp.image, loaded.spec, loaded.classes)
         st.session_state["last_drawing"] = inp.image
         V.render_verdict(result)
+        share_drawing(inp.image, result.prediction)
     V.render_probs(result)
     st.caption(tr("draw.model_caption", name=loaded.name))
 

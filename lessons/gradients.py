@@ -6,7 +6,9 @@ import streamlit as st
 
 from ui import gradients as V
 from ui.common import tr
+from ui.links import bind
 
+bind("gradients")
 SECTIONS = [
     ("autograd", V.autograd_tab),
     ("regression", V.regression_tab),

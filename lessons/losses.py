@@ -4,7 +4,9 @@ import streamlit as st
 from cnndemo.lessons import losses as L
 from ui import losses as V
 from ui.common import tr
+from ui.links import bind
 
+bind("losses")
 st.title(tr("losses.title"))
 st.markdown(tr("losses.intro"))
 V.init_state()

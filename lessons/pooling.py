@@ -7,7 +7,9 @@ from ui import convolution as conv_view
 from ui import course as course_view
 from ui import pooling as view
 from ui.common import show_code, tr
+from ui.links import bind
 
+bind("pooling")
 PAGE = "pooling"
 PRESETS = filters.POOL_PRESETS
 DEFAULTS = {"pooling_input": PRESETS["four"], "pooling_kernel": 2, "pooling_stride": 2,

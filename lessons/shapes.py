@@ -6,7 +6,9 @@ from cnndemo.lessons import shapes
 from ui import course as course_view
 from ui import shapes as V
 from ui.common import show_code, tr
+from ui.links import bind
 
+bind("shapes")
 st.title(tr("shapes.title"))
 st.caption(tr("shapes.intro"))
 V.init_state()

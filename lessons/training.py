@@ -7,7 +7,9 @@ from cnndemo.lessons import experiments
 from ui import course_training as CT
 from ui import training as V
 from ui.common import tr
+from ui.links import bind
 
+bind("training")
 st.title(tr("training.title"))
 st.markdown(tr("training.intro"))
 V.owner()

@@ -108,7 +108,9 @@ def sidebar() -> None:
         paths = [str(i.path) for i in infos]
         labels = {str(i.path): (tr("common.model_damaged", name=i.path.name) if i.error else
                                 i.label() + (" ★" if i.shipped else "")) for i in infos}
-        if paths:
+        if paths and st.session_state.get("classroom_model_locked"):
+            st.caption(tr("classroom.model_locked"))
+        elif paths:
             if st.session_state.get("model_path") not in paths:
                 st.session_state["model_path"] = paths[0]
             st.selectbox(tr("common.model"), paths, key="model_path",

@@ -11,5 +11,6 @@ PAGES = [
     ("lessons/gradients.py", "gradients", ":material/landscape:"),
     ("lessons/training.py", "training", ":material/model_training:"),
     ("lessons/explain.py", "explain", ":material/lightbulb:"),
+    ("lessons/teacher.py", "class", ":material/co_present:"),
 ]
 LESSONS = [page for page in PAGES if page[1] != "home"]
