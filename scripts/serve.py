@@ -163,6 +163,24 @@ def wait_ready(children, ports, stopping) -> int:
     return 0
 
 
+def wait_proxy(host: str, port: int, children, stopping) -> int:
+    """0 once HAProxy answers a health check on the public port (it checks a worker)."""
+    deadline = time.monotonic() + 60
+    while not stopping.wait(0.2):
+        if check(children):
+            return 1
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return 0
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            say(f"HAProxy did not answer on {host}:{port} within 60 s: stopping")
+            return 1
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="N Streamlit workers behind HAProxy.")
     ap.add_argument("--workers", type=int, default=2)
@@ -209,6 +227,9 @@ def main() -> int:
         if not code and not stopping.is_set():
             children["haproxy"] = start("haproxy", [haproxy, "-db", "-f", str(cfg)], env)
             host = "localhost" if bind in ("*", "0.0.0.0", "") else bind
+            code = wait_proxy("127.0.0.1" if host == "localhost" else host, port, children,
+                              stopping)
+        if not code and not stopping.is_set():
             say(f"HAProxy on {bind}:{port} in front of {a.workers} workers; "
                 f"cookie secret {origin}")
             say(f"ready: open http://{host}:{port}")
