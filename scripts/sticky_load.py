@@ -9,6 +9,7 @@ could reach a worker that has never seen its session. Requests without a session
 warm-up, a student's first page) still go wherever HAProxy's balancing sends them, so the
 warm-up is first run here once per worker, at the same time (`--warm N`, default 2).
 """
+import collections
 import http.cookiejar
 import importlib.util
 import json
@@ -18,12 +19,13 @@ import time
 import urllib.request
 
 _local = threading.local()
+_workers: dict[str, str] = {}  # thread name -> the worker HAProxy pinned it to
 
 
 def _opener():
     if not hasattr(_local, "opener"):
-        _local.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        _local.jar = http.cookiejar.CookieJar()
+        _local.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(_local.jar))
     return _local.opener
 
 
@@ -34,6 +36,9 @@ def interact(self, body, timeout=180):
     t0 = time.perf_counter()
     with _opener().open(req, timeout=timeout) as r:
         snap = json.load(r)
+    for c in _local.jar:
+        if c.name == "SERVERID":
+            _workers[threading.current_thread().name] = c.value
     return snap, (time.perf_counter() - t0) * 1000
 
 
@@ -61,7 +66,10 @@ def main() -> None:
         for t in threads:
             t.join()
     sys.argv = [path, *args]
+    _workers.clear()
     tool.main()
+    per_worker = collections.Counter(v for t, v in _workers.items() if t != "MainThread")
+    print(json.dumps({"students_per_worker": dict(sorted(per_worker.items()))}), file=sys.stderr)
 
 
 if __name__ == "__main__":
