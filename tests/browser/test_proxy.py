@@ -6,6 +6,7 @@ through the proxy: page loads, the WebSocket, st.image media, and the sticky SER
 import http.cookiejar
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from tests.conftest import ROOT, _free_port, wait_for_app
 
 pytestmark = pytest.mark.browser
 BAR = "[data-testid='stProgress'] [role='progressbar']"
+SECRET = secrets.token_hex(16)
 
 
 def _need_haproxy() -> None:
@@ -36,8 +38,8 @@ def start_run_sh(tmp: Path, *extra: str) -> tuple[subprocess.Popen, str, Path]:
     _need_haproxy()
     port = _free_port()
     log = tmp / f"run-sh-{port}.log"
-    env = dict(os.environ, CNNDEMO_OFFLINE="1",
-               CNNDEMO_USER_CHECKPOINTS=str(tmp / "checkpoints"))
+    env = dict(os.environ, CNNDEMO_OFFLINE="1", CNNDEMO_USER_CHECKPOINTS=str(tmp / "checkpoints"),
+               STREAMLIT_SERVER_COOKIE_SECRET=SECRET)  # so no secret file lands in runs/
     with open(log, "w") as out:
         proc = subprocess.Popen(
             ["bash", "run.sh", "--workers", "2", "--port", str(port), "--address", "127.0.0.1",
@@ -222,6 +224,12 @@ def test_stopping_run_sh_leaves_no_processes(how, tmp_path):
             assert time.time() < deadline, f"no job process appeared: {tree}"
             time.sleep(0.5)
         assert any("haproxy" in c for c in tree.values())
+        workers = [p for p, c in tree.items() if "streamlit run app.py" in c]
+        assert len(workers) == 2
+        for pid in workers:  # one cookie secret, in the environment and not on the command line
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"STREAMLIT_SERVER_COOKIE_SECRET={SECRET}".encode() in environ
+            assert SECRET not in tree[pid]
     finally:
         if how.startswith("SIGTERM"):
             code = stop(proc, signal.SIGTERM)

@@ -22,6 +22,7 @@ def test_config_has_one_sticky_checked_server_per_worker(tmp_path):
     assert "cookie SERVERID insert indirect nocache" in text
     assert "option httpchk GET /_stcore/health" in text
     assert "timeout tunnel 8h" in text
+    assert "option persist" in text and "timeout check 10s" in text
     assert "@" not in text.replace("# ", "")
     if shutil.which("haproxy") is None:
         pytest.skip("haproxy is not installed: the config's syntax was not checked by HAProxy")
