@@ -26,9 +26,16 @@ POLL_S = 1.0
 
 
 def owner() -> str:
-    """This browser session's id: its jobs survive page changes and are cleaned up after."""
+    """This browser's id: its jobs survive page changes and, kept in the address, a reload."""
     if "training_owner" not in st.session_state:
-        st.session_state["training_owner"] = uuid.uuid4().hex
+        given = st.query_params.get("owner", "")
+        st.session_state["training_owner"] = (
+            given if re.fullmatch(r"[0-9a-f]{32}", given) else uuid.uuid4().hex)
+        for job in jobs.manager().jobs(st.session_state["training_owner"]):  # oldest first
+            key = "training_exp_job" if len(job.runs) > 1 else "training_job"
+            st.session_state[key] = job.id
+            st.session_state[f"{key}_live"] = not job.done
+    st.query_params["owner"] = st.session_state["training_owner"]
     jobs.manager().touch(st.session_state["training_owner"])
     return st.session_state["training_owner"]
 
