@@ -34,6 +34,7 @@ class Layer:
     The default is a layer that keeps the shape and has no parameters (ReLU, Dropout)."""
     short: ClassVar[str]
     positional: ClassVar[tuple[str, ...]] = ()
+    is_activation: ClassVar[bool] = False  # the "act" of the course's layer pattern
 
     def code(self) -> str:
         return f"{type(self).__name__}()"
@@ -110,12 +111,14 @@ class AvgPool2d(_Pool):
 @dataclass
 class ReLU(Layer):
     short: ClassVar[str] = "relu"
+    is_activation: ClassVar[bool] = True
 
 
 @dataclass
 class LeakyReLU(Layer):
     negative_slope: float = 0.01
     short: ClassVar[str] = "lrelu"
+    is_activation: ClassVar[bool] = True
 
     def code(self) -> str:
         return f"LeakyReLU({self.negative_slope})"
@@ -124,11 +127,13 @@ class LeakyReLU(Layer):
 @dataclass
 class Sigmoid(Layer):
     short: ClassVar[str] = "sigmoid"
+    is_activation: ClassVar[bool] = True
 
 
 @dataclass
 class Tanh(Layer):
     short: ClassVar[str] = "tanh"
+    is_activation: ClassVar[bool] = True
 
 
 @dataclass

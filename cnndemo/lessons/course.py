@@ -168,7 +168,7 @@ def layer_pattern(spec) -> Pattern:
         if kind == "Conv2d":
             run += 1
             convs += 1
-        elif kind in arch.ACTIVATIONS and run:
+        elif layer.is_activation and run:
             blocks.append(run)
             act, run = kind, 0
         elif kind in ("MaxPool2d", "AvgPool2d"):
