@@ -238,6 +238,9 @@ class JobManager:
                     if rec.view.done and rec.slot is not None:
                         rec.slot.release()
                         rec.slot = None
+                for rec in list(self._recs.values()):  # stopped while a start was tried
+                    if rec.view.state == QUEUED and rec.view.stop_requested and not rec.starting:
+                        self._finish(rec, STOPPED)
                 expired = self._expired()
                 queued = sorted((r for r in self._recs.values()
                                  if r.view.state == QUEUED and not r.starting),
