@@ -1,15 +1,41 @@
-"""The local backend: each job in its own process on this machine, messages through a pipe.
-
-A backend starts jobs and returns handles; only the manager's pump thread calls a handle,
-except `request_stop`, which any thread may call.
+"""Where jobs run. A `Backend` starts a job and returns a `Handle`; only the manager's pump
+thread calls a handle, except `request_stop`, which any thread may call. This module holds
+the local backend: each job in its own process on this machine, messages through a pipe
+(`ray_backend` holds the other).
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import sys
+from typing import Protocol
 
 from cnndemo.jobs import worker as job_worker
+from cnndemo.jobs.worker import Message, Run
+
+
+class Handle(Protocol):
+    pid: int | None
+
+    def poll(self) -> tuple[list[Message], str | None]:
+        """The messages waiting, and why the job died (None while it lives)."""
+
+    def request_stop(self) -> None: ...
+
+    def reap(self) -> bool:
+        """After the job's end: True once what ran it is gone."""
+
+    def kill(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def start(self, job_id: str, runs: list[Run], workdir: str) -> Handle: ...
+
+    def close(self) -> None: ...
 
 
 def start_method() -> str:

@@ -35,8 +35,9 @@ import traceback
 from dataclasses import dataclass, field, replace
 
 from cnndemo.jobs import slots as job_slots
-from cnndemo.jobs.local import ProcessBackend
+from cnndemo.jobs.local import Backend, Handle, ProcessBackend
 from cnndemo.jobs.progress import MAX_BATCH_POINTS, Decimated, Job, RunProgress
+from cnndemo.jobs.slots import Slot
 from cnndemo.jobs.worker import (  # noqa: F401 (re-exported for pages and tests)
     CRASHED,
     DIVERGED,
@@ -54,6 +55,7 @@ from cnndemo.jobs.worker import (  # noqa: F401 (re-exported for pages and tests
     Run,
     RunEnd,
     RunStart,
+    StopSeen,
 )
 
 
@@ -71,8 +73,8 @@ class _RunRec:
 class _JobRec:
     view: Job
     runs: list
-    handle: object = None     # the backend's handle of a started job
-    slot: object = None       # the cap slot it holds while it runs
+    handle: Handle | None = None  # the backend's handle of a started job
+    slot: Slot | None = None      # the cap slot it holds while it runs
     starting: bool = False
 
 
@@ -97,14 +99,14 @@ class JobManager:
 
     def __init__(self, max_running: int | None = None, threads: int | None = None,
                  workdir: str | None = None, start_method: str | None = None,
-                 stop_grace_s: float = 2.0, abandon_after_s: float = 1200.0,
-                 keep_finished_s: float = 3600.0, with_results: bool = True,
-                 slot_dir: str | os.PathLike | None = None, backend=None,
+                 stop_grace_s: float = 2.0, finish_grace_s: float = 60.0,
+                 abandon_after_s: float = 1200.0, keep_finished_s: float = 3600.0, with_results: bool = True,
+                 slot_dir: str | os.PathLike | None = None, backend: Backend | None = None,
                  max_points: int = MAX_BATCH_POINTS):
         self.max_running = max_running or default_max_running()
         self.threads = threads or default_threads(self.max_running)
         self.workdir = workdir or tempfile.mkdtemp(prefix="cnndemo-jobs-")
-        self.stop_grace_s = stop_grace_s
+        self.stop_grace_s, self.finish_grace_s = stop_grace_s, finish_grace_s
         self.abandon_after_s = abandon_after_s
         self.keep_finished_s = keep_finished_s
         self.max_points = max_points  # live curve points kept per run (and half as many test points)
@@ -236,6 +238,9 @@ class JobManager:
                     if rec.view.done and rec.slot is not None:
                         rec.slot.release()
                         rec.slot = None
+                for rec in list(self._recs.values()):  # stopped while a start was tried
+                    if rec.view.state == QUEUED and rec.view.stop_requested and not rec.starting:
+                        self._finish(rec, STOPPED)
                 expired = self._expired()
                 queued = sorted((r for r in self._recs.values()
                                  if r.view.state == QUEUED and not r.starting),
@@ -261,9 +266,13 @@ class JobManager:
         return (*rec.handle.poll(), False)
 
     def _stop_overdue(self, rec: _JobRec) -> None:
-        asked = rec.view.stop_requested
-        if (asked and rec.handle is not None and not rec.view.done
-                and time.time() - asked > self.stop_grace_s):
+        """Kill a job that does not answer a stop within `stop_grace_s`, or that answered but
+        has not finished its last test pass and results within `finish_grace_s`."""
+        v, now = rec.view, time.time()
+        if not v.stop_requested or rec.handle is None or v.done:
+            return
+        if (now - v.stop_requested > self.stop_grace_s if v.stop_seen is None
+                else now - v.stop_seen > self.finish_grace_s):
             rec.handle.kill()
 
     def _start(self, queued: list) -> None:
@@ -358,7 +367,9 @@ class JobManager:
         if not 0 <= msg.run < len(rec.runs):
             return
         rr, i = rec.runs[msg.run], msg.run
-        if isinstance(msg, RunStart):
+        if isinstance(msg, StopSeen):
+            self._set(rec, stop_seen=rec.view.stop_seen or time.time())
+        elif isinstance(msg, RunStart):
             self._set(rec, current=i, pid=msg.pid)
             self._set_run(rec, i, state=RUNNING, device=msg.device)
         elif isinstance(msg, BatchPoint):

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cnndemo.jobs.worker import DONE, QUEUED, JobState
+
+if TYPE_CHECKING:
+    from cnndemo.core.train import TrainConfig
 
 MAX_BATCH_POINTS = 400  # live training points kept per run, spread over the whole run (+ half as many test points)
 
@@ -39,7 +43,7 @@ class Decimated:
 @dataclass(frozen=True)
 class RunProgress:
     label: str
-    cfg: object                         # train.TrainConfig (not imported: torch stays lazy)
+    cfg: TrainConfig
     state: JobState = QUEUED
     batches: tuple = ()                 # live per-batch points (dicts), bounded
     n_points: int = 0                   # live points received, of which `batches` keeps some
@@ -71,6 +75,7 @@ class Job:
     queue_position: int | None = None
     workdir: str = ""
     stop_requested: float | None = None
+    stop_seen: float | None = None      # when the job answered that it trains no further
     backend: str = "local"
 
     @property

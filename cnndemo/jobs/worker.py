@@ -92,12 +92,19 @@ class RunEnd:
 
 
 @dataclass(frozen=True)
+class StopSeen:
+    """The job saw the stop request and trains no further batch (its last test pass, the
+    results and the weights may take a few seconds more)."""
+    run: int
+
+
+@dataclass(frozen=True)
 class JobEnd:
     state: JobState
     error: str | None = None
 
 
-Message = RunStart | BatchPoint | EpochPoint | RunEnd | JobEnd
+Message = RunStart | BatchPoint | EpochPoint | StopSeen | RunEnd | JobEnd
 
 
 def _plain(v):
@@ -132,13 +139,30 @@ def _fraction(info: dict, cfg: TrainConfig) -> float | None:
     return max(0.0, min(1.0, (info["epoch"] - 1 + within) / max(1, cfg.epochs)))
 
 
+class _StopWatch:
+    """The stop event as `fit` sees it: the first time it finds the event set, the manager
+    hears at once that training has halted (`StopSeen`)."""
+
+    def __init__(self, event, send: Callable[[Message], None]):
+        self.event, self.send, self.run, self.seen = event, send, 0, False
+
+    def is_set(self) -> bool:
+        if not self.event.is_set():
+            return False
+        if not self.seen:
+            self.seen = True
+            self.send(StopSeen(self.run))
+        return True
+
+
 def run_job(runs: list[Run], send: Callable[[Message], None], stop_ev, threads: int,
             workdir: str | None, with_results: bool) -> None:
     """Train `runs` in order, reporting through `send`, and end with a `JobEnd`. `stop_ev` has
     `is_set()` (a process or thread Event). With a `workdir` the weights are saved there, else
     they travel in `RunEnd`. An exception becomes a FAILED job with a plain message."""
     try:
-        state, err = _train_runs(runs, send, stop_ev, threads, workdir, with_results)
+        state, err = _train_runs(runs, send, _StopWatch(stop_ev, send), threads, workdir,
+                                 with_results)
     except Exception as e:  # reported to the page as a plain message, traceback to a file
         if workdir is not None:
             with open(os.path.join(workdir, "error.txt"), "w") as f:
@@ -155,6 +179,7 @@ def _train_runs(runs, send, stop_ev, threads, workdir, with_results) -> tuple[Jo
     state, err = DONE, None
     models = experiments.initial_models([r.cfg for r in runs])
     for i, (run, model) in enumerate(zip(runs, models)):
+        stop_ev.run = i
         if stop_ev.is_set():
             break
         cfg = dataclasses.replace(run.cfg, threads=threads)

@@ -59,6 +59,7 @@ def test_stop_ends_a_long_run_and_keeps_its_history(mgr):
     mgr.stop(job_id)
     job = mgr.wait(job_id, timeout=10)
     assert job.state == jobs.STOPPED
+    assert job.stop_seen >= job.stop_requested  # it answered: training halted, then finished
     assert job.runs[0].history["stopped"] is True
     assert len(job.runs[0].history["train_loss"]) < 500
     assert job.runs[0].batches  # the live curve so far is kept

@@ -57,6 +57,7 @@ def test_queue_live_progress_stop_and_a_killed_actor(mgr):
     mgr.stop(first)
     stopped = mgr.wait(first, 10)
     assert stopped.state == jobs.STOPPED and stopped.runs[0].history["stopped"] is True
+    assert stopped.stop_seen >= stopped.stop_requested
     assert stopped.runs[0].state_path  # the weights so far can still be saved
     victim = mgr.wait(second, 120, until=lambda j: j.runs[0].n_points > 0)
     assert victim.state == jobs.RUNNING
