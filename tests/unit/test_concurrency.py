@@ -40,6 +40,12 @@ def hammer(work, n_inputs: int, calls: int):
     barrier = threading.Barrier(THREADS)
 
     def student(t):
+        # torch applies a thread count set with torch.set_num_threads to a new thread only
+        # when it first parallelises something (get_num_threads does that too); MKL calls
+        # made before then use every core and sum in another order: last-bit differences
+        # that have nothing to do with the code under test. Streamlit's script threads
+        # have the same issue; OMP_NUM_THREADS=1 in the server's environment avoids it.
+        torch.get_num_threads()
         barrier.wait()
         out = []
         for c in range(calls):
