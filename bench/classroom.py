@@ -174,7 +174,10 @@ def student(server: Server, page: str, actions: int, think: float, seed: int,
             snap, ms, size = server.interact({"session_id": sid, **body})
         except urllib.error.HTTPError as e:
             errors.append(f"{page} {json.dumps(body)[:80]}: HTTP {e.code}")
-            snap, _, _ = server.interact({"session_id": sid})
+            try:  # pick up the page as it is now and go on
+                snap, _, _ = server.interact({"session_id": sid})
+            except OSError:
+                return
             continue
         except OSError as e:
             errors.append(f"{page} {json.dumps(body)[:80]}: {e}")

@@ -85,15 +85,18 @@ def _full_benches() -> dict:
     return found
 
 
+BARE_MODE_LOGGERS = ("streamlit.runtime.scriptrunner_utils.script_run_context",
+                     "streamlit.runtime.state.session_state_proxy")
+
+
 def quiet_streamlit() -> None:
     """AppTest and cached functions called outside `streamlit run` warn on every call
-    ("missing ScriptRunContext", "bare mode"): noise in a benchmark's output."""
+    ("missing ScriptRunContext ... bare mode", "Session state does not function"): noise in
+    a benchmark's output. Streamlit resets log levels when it reads its config, so these two
+    loggers are switched off rather than turned down."""
     os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")
-    for name in ("streamlit", "streamlit.runtime"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    from streamlit import logger
-
-    logger.set_log_level("error")
+    for name in BARE_MODE_LOGGERS:
+        logging.getLogger(name).disabled = True
 
 
 def benches(only=None, full: bool = False) -> dict:

@@ -9,11 +9,10 @@ from cnndemo.figures import gradients as figures_gradients
 from cnndemo.lessons import gradients as G
 from cnndemo.lessons import optimizers as O
 from ui import course_training
-from ui.common import shared_figures, show_code, show_error, tr
+from ui.common import shared_figure, shared_figures, show_code, show_error, tr
 
-# Figures built once for the class (the animations are most of a tab's rerun); never mutated.
-F = shared_figures(figures_gradients, "regression_animation", "loss_curve",
-                   "perceptron_animation", "activations_figure", "grad_norm_bars",
+# Figures built once for the class (building them is most of a tab's rerun); never mutated.
+F = shared_figures(figures_gradients, "loss_curve", "activations_figure", "grad_norm_bars",
                    "optimizer_race", "weight_trace")
 
 # --- cached pure computations (results depend only on the arguments) ---------------------
@@ -94,6 +93,15 @@ def autograd_tab() -> None:
 # --- 2. linear regression -----------------------------------------------------------------
 
 
+def _regression_animation(noise: float, lr: float, steps: int, seed: int, labels: dict):
+    x, y, run, grid = _regression(noise, lr, steps, seed)
+    return figures_gradients.regression_animation(x, y, run.w, run.b, grid, labels)
+
+
+# keyed by the settings, not by the arrays they produce: hashing those cost more than a rerun
+_regression_figure = shared_figure(_regression_animation)
+
+
 def regression_tab() -> None:
     st.markdown(tr("gradients.reg.intro"))
     c = st.columns(4)
@@ -125,8 +133,7 @@ def regression_tab() -> None:
     labels = {k: tr(f"gradients.reg.fig.{k}") for k in
               ("data", "surface", "points", "truth", "line", "path", "step")}
     labels["title"] = tr("gradients.reg.fig.title")
-    st.plotly_chart(F.regression_animation(x, y, run.w, run.b, grid, labels),
-                    key="gradients_reg_anim")
+    st.plotly_chart(_regression_figure(noise, lr, steps, seed, labels), key="gradients_reg_anim")
     st.caption(tr("gradients.reg.play"))
     st.plotly_chart(F.loss_curve({"MSE": run.loss}, {
         "title": tr("gradients.reg.curve"), "x": tr("gradients.steps"),
@@ -138,6 +145,15 @@ def regression_tab() -> None:
 # --- 3. perceptron ------------------------------------------------------------------------
 
 PRESETS = {"or": ("or", 0), "and": ("and", 0), "xor1": ("xor", 0), "xor2": ("xor", 4)}
+
+
+def _perceptron_animation(gate: str, hidden: int, lr: float, steps: int, labels: dict):
+    run = _perceptron(gate, hidden, lr, steps)
+    return figures_gradients.perceptron_animation(run.grid_axis, run.grids, run.snapshot_steps,
+                                                  G.GATE_X, G.GATES[gate], labels)
+
+
+_perceptron_figure = shared_figure(_perceptron_animation)
 
 
 def perceptron_tab() -> None:
@@ -163,9 +179,7 @@ def perceptron_tab() -> None:
     left, right = st.columns([1.1, 1])
     labels = {k: tr(f"gradients.pc.fig.{k}") for k in
               ("output", "boundary", "plus", "minus", "title", "step")}
-    left.plotly_chart(F.perceptron_animation(run.grid_axis, run.grids, run.snapshot_steps,
-                                             G.GATE_X, G.GATES[gate], labels),
-                      key="gradients_pc_anim")
+    left.plotly_chart(_perceptron_figure(gate, hidden, lr, steps, labels), key="gradients_pc_anim")
     with right:
         table = pd.DataFrame({"x1": [p[0] for p in G.GATE_X], "x2": [p[1] for p in G.GATE_X],
                               tr("gradients.pc.target"): G.GATES[gate],
