@@ -127,6 +127,9 @@ def pgd(model: nn.Module, image, target: int | None = None, norm: str = "Linf", 
                    norm=norm, target=target)
 
 
+CHANNEL_MEAN = 0.3
+
+
 def _blur(x: torch.Tensor) -> torch.Tensor:
     k = torch.tensor([1.0, 2.0, 1.0])
     k = (k[:, None] * k[None, :] / 16.0).reshape(1, 1, 3, 3)
@@ -149,19 +152,23 @@ class Dream:
 
 
 def dream(model: nn.Module, index: int, what: str = "class", steps: int = 160, lr: float = 0.04,
-          jitter: int = 2, blur_every: int = 4, decay: float = 0.002, seed: int = 0,
+          jitter: int = 2, blur_every: int = 4, decay: float = 0.05, seed: int = 0,
           progress: Callable[[int, int], None] | None = None,
           should_stop: Callable[[], bool] | None = None) -> Dream:
     """Gradient ascent on the input, from noise, towards what a class (or first-layer channel) wants.
 
     Regularised the simple way: the image is shifted by a random jitter before every
     step (so no single pixel pattern wins), blurred every few steps, pulled gently towards
-    black (`decay`), and kept in [0, 1].
+    black (`decay`), and kept in [0, 1]. A first-layer channel is a 3x3 filter: a plain
+    white image would maximise most of them, so for channels the image's mean brightness
+    is held at `CHANNEL_MEAN` and only the pattern can grow.
     """
     if what not in ("class", "channel"):
         raise ValueError(f"what must be 'class' or 'channel', got {what!r}")
     gen = torch.Generator().manual_seed(seed)
-    body = nn.Sequential(*list(model.children())[:first_conv_index(model) + 1]) if what == "channel" else model
+    # A channel's mean *before* its ReLU is linear in the image, so no pattern would win:
+    # the objective is the channel after the activation that follows it.
+    body = nn.Sequential(*list(model.children())[:first_conv_index(model) + 2]) if what == "channel" else model
     x = (0.1 + 0.05 * torch.randn(1, 1, 28, 28, generator=gen)).clamp(0, 1)
     done = 0
     for i in range(steps):
@@ -173,7 +180,10 @@ def dream(model: nn.Module, index: int, what: str = "class", steps: int = 160, l
         obj = out[0, index] if what == "class" else out[0, index].mean()
         (grad,) = torch.autograd.grad(obj, shifted)
         grad = torch.roll(grad, (-dy, -dx), (2, 3))
-        x = (x + lr * grad / (grad.abs().mean() + 1e-8) - decay * x).clamp(0, 1).detach()
+        x = x + lr * grad / (grad.abs().mean() + 1e-8) - decay * x
+        if what == "channel":
+            x = x - x.mean() + CHANNEL_MEAN
+        x = x.clamp(0, 1).detach()
         if blur_every and (i + 1) % blur_every == 0:
             x = _blur(x)
         done = i + 1
