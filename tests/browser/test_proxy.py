@@ -121,10 +121,11 @@ def test_two_browsers_land_on_different_workers_and_both_predict(proxy, _browser
             page.goto(f"{proxy}/draw")
             wait_for_app(page)
             pages.append(page)
-        assert sorted(server_id(c) for c in contexts) == ["w1", "w2"]
+        landed = [server_id(c) for c in contexts]
+        assert sorted(landed) == ["w1", "w2"]
         for page in pages:
             draw_a_one(page, proxy)
-        assert [server_id(c) for c in contexts] == [server_id(c) for c in contexts]
+        assert [server_id(c) for c in contexts] == landed  # each stayed on its worker
     finally:
         for ctx in contexts:
             ctx.close()
