@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from pathlib import Path
 from types import SimpleNamespace
+
+# torch.set_num_threads below reaches only the thread that calls it; every student's script
+# runs in a new thread, where OpenMP/MKL would otherwise use every core (and give results
+# that differ in the last bits from thread to thread). These are read once, when torch is
+# first imported in the server process, which is here.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import streamlit as st
 import torch
