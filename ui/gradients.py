@@ -5,15 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from cnndemo.core import data
-from cnndemo.figures import gradients as figures_gradients
+from cnndemo.figures import gradients as F
 from cnndemo.lessons import gradients as G
 from cnndemo.lessons import optimizers as O
 from ui import course_training
-from ui.common import shared_figure, shared_figures, show_code, show_error, tr
-
-# Figures built once for the class (building them is most of a tab's rerun); never mutated.
-F = shared_figures(figures_gradients, "loss_curve", "activations_figure", "grad_norm_bars",
-                   "optimizer_race", "weight_trace")
+from ui.common import shared_figure, show_code, show_error, tr
 
 # --- cached pure computations (results depend only on the arguments) ---------------------
 
@@ -74,7 +70,7 @@ def autograd_tab() -> None:
     left, right = st.columns([1, 1.3])
     with left:
         st.markdown("**" + tr("gradients.ag.graph") + "**")
-        st.graphviz_chart(figures_gradients.autograd_dot(r.graph, {"SumBackward0": f"= {_num(r.loss)}"}))
+        st.graphviz_chart(F.autograd_dot(r.graph, {"SumBackward0": f"= {_num(r.loss)}"}))
     with right:
         st.markdown("**" + tr("gradients.ag.values") + "**")
         rows = [("x", r.x), ("y = x**2 + 5", r.y), ("z = 3*y", r.z),
@@ -95,10 +91,11 @@ def autograd_tab() -> None:
 
 def _regression_animation(noise: float, lr: float, steps: int, seed: int, labels: dict):
     x, y, run, grid = _regression(noise, lr, steps, seed)
-    return figures_gradients.regression_animation(x, y, run.w, run.b, grid, labels)
+    return F.regression_animation(x, y, run.w, run.b, grid, labels)
 
 
-# keyed by the settings, not by the arrays they produce: hashing those cost more than a rerun
+# The two animations, built once for the class and keyed by their settings: hashing the
+# arrays they draw (Streamlit hashes a list of floats item by item) costs more than a rerun.
 _regression_figure = shared_figure(_regression_animation)
 
 
@@ -149,8 +146,8 @@ PRESETS = {"or": ("or", 0), "and": ("and", 0), "xor1": ("xor", 0), "xor2": ("xor
 
 def _perceptron_animation(gate: str, hidden: int, lr: float, steps: int, labels: dict):
     run = _perceptron(gate, hidden, lr, steps)
-    return figures_gradients.perceptron_animation(run.grid_axis, run.grids, run.snapshot_steps,
-                                                  G.GATE_X, G.GATES[gate], labels)
+    return F.perceptron_animation(run.grid_axis, run.grids, run.snapshot_steps, G.GATE_X,
+                                  G.GATES[gate], labels)
 
 
 _perceptron_figure = shared_figure(_perceptron_animation)
