@@ -23,6 +23,18 @@ def _loss(out: torch.Tensor, label: int) -> torch.Tensor:
     return F.cross_entropy(out, torch.full((out.shape[0],), int(label)), reduction="none")
 
 
+def away_loss(out: torch.Tensor, label: int) -> torch.Tensor:
+    """For untargeted attacks: logsumexp of the other classes' scores minus the label's score.
+
+    It equals cross-entropy up to a log1p term, but does not saturate: on a digit the model
+    is 100.0% sure of, cross-entropy's gradient underflows to 0 in float32 and FGSM would
+    not move (Captum leaves pixels with |gradient| < 1e-6 unchanged).
+    """
+    others = out.clone()
+    others[:, int(label)] = float("-inf")
+    return torch.logsumexp(others, 1) - out[:, int(label)]
+
+
 @dataclass
 class Attack:
     method: str  # "FGSM" or "PGD"
@@ -60,7 +72,7 @@ def fgsm_smallest_epsilon(model: nn.Module, image, eps_max: float = 0.5, grid: f
     x = as_batch(image)
     with torch.no_grad():
         original = int(model(x).argmax())
-    fgsm = FGSM(model, loss_func=_loss, lower_bound=0.0, upper_bound=1.0)
+    fgsm = FGSM(model, loss_func=away_loss, lower_bound=0.0, upper_bound=1.0)
 
     def attempt(eps):
         adv = fgsm.perturb(x.requires_grad_(True), epsilon=eps, target=original).detach()
@@ -110,7 +122,8 @@ def pgd(model: nn.Module, image, target: int | None = None, norm: str = "Linf", 
         return out
 
     goal = original if target is None else int(target)
-    final = PGD(recorded, loss_func=_loss, lower_bound=0.0, upper_bound=1.0).perturb(
+    loss = _loss if target is not None else away_loss
+    final = PGD(recorded, loss_func=loss, lower_bound=0.0, upper_bound=1.0).perturb(
         x.requires_grad_(True), radius=radius, step_size=step_size, step_num=max_steps, target=goal,
         targeted=target is not None, norm=norm).detach()
     if target is None:

@@ -138,13 +138,17 @@ def test_deletion_curve_starts_at_the_models_confidence_and_erases_the_ink(model
 
 def fgsm_by_hand(model, x, label, eps):
     x = x.clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(F.cross_entropy(model(x), torch.tensor([label])), x)
+    out = model(x)
+    others = torch.cat([out[0, :label], out[0, label + 1:]])
+    (g,) = torch.autograd.grad(torch.logsumexp(others, 0) - out[0, label], x)  # R.away_loss by hand
     return torch.where(g.abs() > 1e-6, x + eps * g.sign(), x).clamp(0, 1).detach()
 
 
 def test_fgsm_finds_a_small_epsilon_that_really_flips(model, digits):
-    _, images = digits
-    for image in images[:3]:
+    ds, images = digits
+    probs = torch.softmax(model(data.to_float(ds.test_x[:200])), 1).detach()
+    certain = ds.test_x[int(probs.max(1).values.argmax())].float().numpy() / 255.0  # the surest of 200 digits
+    for image in [*images[:3], certain]:
         x = batch(image)
         original = int(model(x).argmax())
         a = R.fgsm_smallest_epsilon(model, image)
