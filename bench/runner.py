@@ -43,7 +43,8 @@ def bench_train(n: int = 3000) -> dict:
 
 
 BENCHES = {"infer": bench_infer, "train": bench_train}
-PAGE_BENCHES = ("convolution", "draw", "gradients", "losses", "shapes", "training")
+PAGE_BENCHES = ("convolution", "draw", "gradients", "losses", "shapes", "training",
+                "classroom_follow")
 
 
 def _page_benches() -> dict:
