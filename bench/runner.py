@@ -70,7 +70,8 @@ def _predict() -> dict:
 
 QUICK = {"infer": bench_infer, "predict": _predict, "train": bench_train,
          "classroom": _classroom}
-FULL_MODULES = ("convolution", "draw", "explain", "gradients", "losses", "shapes", "training")
+FULL_MODULES = ("convolution", "draw", "explain", "gradients", "losses", "shapes", "training",
+                "classroom_follow")
 
 
 def _full_benches() -> dict:
