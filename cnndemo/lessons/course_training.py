@@ -210,7 +210,7 @@ def course_test(model, loader, device="cpu") -> float:
 
 
 # the course's steps: (step, app function that does it, text of the line that does it)
-LOOP_STEPS = (("zero_grad", "fit", "opt.zero_grad("), ("forward", "fit", "logits = model(xb)"),
+LOOP_STEPS = (("zero_grad", "fit", "opt.zero_grad("), ("forward", "fit", "logits = dropout_forward(model, xb"),
               ("loss", "fit", "loss = loss_value("), ("backward", "fit", "loss.backward()"),
               ("step", "fit", "opt.step()"), ("train()", "fit", ".train()"),
               ("eval()", "evaluate", "model.eval()"), ("no_grad", "evaluate", "torch.no_grad"),

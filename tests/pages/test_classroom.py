@@ -178,4 +178,6 @@ def test_every_lesson_steps_link_opens_in_both_languages(lang, n):
     query = links.parse_query(step.state)
     values, _ = links.decode(pages.SPECS[step.page], query, pages.base_from_query(step.page, query))
     expected = links.encode(pages.SPECS[step.page], values, pages.base(step.page, values))
-    assert {k: at.query_params[k] for k in at.query_params} == expected
+    # the training page also keeps this browser's own id in the address (so a reload finds its
+    # job); it is not part of the lab's state, and the copied link leaves it out
+    assert {k: at.query_params[k] for k in at.query_params if k != "owner"} == expected

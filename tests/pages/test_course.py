@@ -252,7 +252,7 @@ def test_training_page_with_a_full_data_folder(monkeypatch, tmp_path):
     _write_idx(raw / "t10k-images-idx3-ubyte", rng.integers(0, 256, (50, 28, 28)))
     _write_idx(raw / "t10k-labels-idx1-ubyte", rng.integers(0, 10, 50))
     monkeypatch.setenv("CNNDEMO_DATA_DIR", str(tmp_path))
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     try:
         at = app("training")
         at.button(key="training_recipe").click().run()
@@ -262,4 +262,4 @@ def test_training_page_with_a_full_data_folder(monkeypatch, tmp_path):
         assert at.number_input(key="training_subset_mnist").value == 300
         assert any("학습 이미지가 300개" in i.value and "0.9883" in i.value for i in at.info)
     finally:
-        data.clear_memory_cache()
+        data._MEMORY.clear()

@@ -136,9 +136,9 @@ def torchvision_layout(monkeypatch, tmp_path):
     _write_idx(raw / "t10k-labels-idx1-ubyte", labels[20:])
     monkeypatch.setenv("CNNDEMO_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CNNDEMO_OFFLINE", "1")
-    data.clear_memory_cache()
+    data._MEMORY.clear()
     yield tmp_path
-    data.clear_memory_cache()
+    data._MEMORY.clear()
 
 
 def test_full_data_path_reads_torchvisions_layout_like_torchvision(torchvision_layout):
