@@ -98,7 +98,8 @@ def join(browser, url, code, name, **ctx):
 
 def where_url(url: str) -> tuple[str, dict]:
     u = urlparse(url)
-    return u.path, dict(parse_qsl(u.query))
+    # the training page's `owner` is each browser's own id, not the lesson's state
+    return u.path, {k: v for k, v in parse_qsl(u.query) if k != "owner"}
 
 
 def where(page) -> tuple[str, dict]:

@@ -52,7 +52,7 @@ def test_train_save_and_pick_on_the_draw_page(app_server, browser_page, tmp_path
     acc = result.first.inner_text().split()[-1]
     assert acc.endswith("%")
     page.screenshot(path=os.path.join(shots, "training_results.png"), full_page=True)
-    name = page.get_by_label("Name").first
+    name = page.get_by_label("Name", exact=True).first  # not the classroom's "Your name"
     name.fill("browser-mlp")
     name.press("Enter")
     wait_for_app(page)
