@@ -6,7 +6,7 @@ student's "reproducible" run. Here every seeded computation gets its own `torch.
 
 Layers such as `nn.Linear` initialise themselves from the global generator when they are
 built; `init_parameters` draws the same initial values again from a private generator, in
-the order PyTorch would, so a model built under `torch.manual_seed(s)` and one initialised
+the order PyTorch would, so a model built after seeding the global generator with s and one initialised
 here with `generator(s)` hold identical weights.
 """
 from __future__ import annotations

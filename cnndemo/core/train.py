@@ -151,7 +151,7 @@ class Callbacks:
 
 def make_model(cfg: TrainConfig) -> nn.Module:
     """The model with its initial weights drawn from a generator seeded with `cfg.seed`
-    (the same weights `torch.manual_seed(cfg.seed)` gives, without touching the global one)."""
+    (the same weights as the global generator seeded with cfg.seed, without touching it)."""
     return seeding.init_parameters(arch.build(cfg.layers()), cfg.seed)
 
 
