@@ -1,4 +1,5 @@
 """Shared fixtures: offline data, a private checkpoint folder, the real app in a real browser."""
+import contextlib
 import os
 import shutil
 import socket
@@ -32,37 +33,46 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
-def app_server():
-    """`streamlit run app.py` headless on a free localhost port; yields the base URL."""
+@contextlib.contextmanager
+def streamlit_server(env: dict | None = None, extra_args: tuple = (), name: str = "streamlit"):
+    """`streamlit run app.py` headless on a free localhost port: yields the base URL once the
+    server answers its health check, and stops it afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(  # noqa: SIM115 (open for the server's whole life, closed below)
-        Path(tempfile.gettempdir()) / f"cnndemo-streamlit-{port}.log", "w")
+        Path(tempfile.gettempdir()) / f"cnndemo-{name}-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    deadline = time.time() + 120
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited early with code {proc.returncode}; see {log.name}")
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read().strip() == b"ok":
-                break
-        except OSError:
-            if time.time() > deadline:
-                proc.kill()
-                pytest.fail("streamlit did not become healthy within 120 s")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra_args],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env or dict(os.environ))
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited early with code {proc.returncode}; see {log.name}")
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read().strip() == b"ok":
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"streamlit did not become healthy within 120 s; see {log.name}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """The real app for the browser tests; yields the base URL."""
+    with streamlit_server() as url:
+        yield url
 
 
 def _cannot_run(reason: str):

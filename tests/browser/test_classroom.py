@@ -6,17 +6,14 @@ hides the training controls; a drawing sent from the Draw page shows in the teac
 Follow latency (teacher's click -> the student's page shows the new step) is printed.
 """
 import os
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
-from tests.conftest import _free_port, wait_for_app
+from tests.conftest import streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,32 +30,10 @@ WATCH = """() => { window.__steps = window.__steps || {};
 
 @pytest.fixture(scope="module")
 def class_server():
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, CNNDEMO_TEACHER_KEY=KEY,
                CNNDEMO_RUNS_DIR=tempfile.mkdtemp(prefix="cnndemo-class-browser-"))
-    log = open(Path(tempfile.gettempdir()) / f"cnndemo-class-{port}.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    deadline = time.time() + 120
-    while True:
-        assert proc.poll() is None, f"streamlit exited early; see {log.name}"
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read().strip() == b"ok":
-                break
-        except OSError:
-            assert time.time() < deadline, "streamlit did not become healthy"
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(env, name="class") as url:
+        yield url
 
 
 def _page(browser, url, **ctx):

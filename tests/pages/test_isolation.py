@@ -11,12 +11,8 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +22,8 @@ import pytest
 import torch
 
 from cnndemo.core import checkpoints, data, inference, preprocess
+from tests.conftest import streamlit_server
 
-ROOT = Path(__file__).resolve().parents[2]
 STUDENTS = 4
 DIGITS_EACH = 6
 
@@ -35,38 +31,13 @@ DIGITS_EACH = 6
 @pytest.fixture(scope="module")
 def server():
     """(base URL, the class's checkpoint folder) of a server with the agent API on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     ckpts = Path(tempfile.mkdtemp(prefix="cnndemo-isolation-"))
-    log = open(ckpts.with_suffix(".log"), "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.enableAgentApi", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env=dict(os.environ, CNNDEMO_OFFLINE="1", CNNDEMO_USER_CHECKPOINTS=str(ckpts)))
-    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, CNNDEMO_OFFLINE="1", CNNDEMO_USER_CHECKPOINTS=str(ckpts))
     try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, f"streamlit exited; see {log.name}"
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                assert time.time() < deadline, "streamlit did not become healthy in 120 s"
-                time.sleep(0.5)
-        Student(url).random_digit()  # warm-up: imports, the model cache, the digits
-        yield url, ckpts
+        with streamlit_server(env, ("--server.enableAgentApi", "true"), name="isolation") as url:
+            Student(url).random_digit()  # warm-up: imports, the model cache, the digits
+            yield url, ckpts
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         shutil.rmtree(ckpts, ignore_errors=True)
 
 
