@@ -222,10 +222,21 @@ def follow_loop() -> None:
                   n=les.step + 1))
 
 
+JOIN = "join"  # /class?join=CODE: the class's link, code filled in
+
+
+def join_link(code: str) -> str:
+    return f"{(st.context.url or '').rstrip('/')}/class?{JOIN}={code}"
+
+
 def join_form(where: str) -> None:
     ss = st.session_state
+    code_key = f"classroom_code_in_{where}"
+    given = S.clean_code(st.query_params.get(JOIN, ""))
+    if given and code_key not in ss:
+        ss[code_key] = given
     with st.form(f"classroom_join_{where}", border=False):
-        code = st.text_input(tr("classroom.code"), key=f"classroom_code_in_{where}",
+        code = st.text_input(tr("classroom.code"), key=code_key,
                              max_chars=8, placeholder="ABC23")
         name = st.text_input(tr("classroom.name"), key=f"classroom_name_in_{where}",
                              max_chars=S.NAME_MAX, help=tr("classroom.name_help"))

@@ -87,6 +87,13 @@ class Drawing:
     created: float
 
 
+def clean_code(text: str | None) -> str:
+    """A class code as typed or put in a link: upper case, only the code alphabet's letters
+    (a tampered link cannot smuggle anything else into the form); '' when nothing is left."""
+    kept = "".join(ch for ch in str(text or "").strip().upper() if ch in CODE_ALPHABET)
+    return kept[:CODE_LEN]
+
+
 def clean_name(name: str | None, number: int) -> str:
     """Plain text, one line, bounded; 'Student 7' when empty. Rendering stays plain too."""
     text = " ".join(str(name or "").split())[:NAME_MAX]

@@ -181,3 +181,30 @@ def test_every_lesson_steps_link_opens_in_both_languages(lang, n):
     # the training page also keeps this browser's own id in the address (so a reload finds its
     # job); it is not part of the lab's state, and the copied link leaves it out
     assert {k: at.query_params[k] for k in at.query_params if k != "owner"} == expected
+
+
+def test_the_class_link_fills_in_the_code():
+    t = _teacher()
+    code = t.session_state["classroom_code"]
+    s = _app()
+    s.query_params["join"] = code.lower()
+    s.switch_page("lessons/teacher.py").run()
+    assert s.text_input(key="classroom_code_in_page").value == code
+    s.text_input(key="classroom_name_in_page").input("Ha-eun")
+    _click(s, "Join the class")
+    assert not s.exception
+    assert s.session_state["classroom_code"] == code
+    assert s.session_state["classroom_role"] == "student"
+    assert s.session_state["classroom_name"] == "Ha-eun"
+
+
+def test_a_tampered_class_link_fills_in_nothing_harmful():
+    s = _app()
+    s.query_params["join"] = "<script>0</script>"
+    s.switch_page("lessons/teacher.py").run()
+    assert not s.exception
+    assert s.text_input(key="classroom_code_in_page").value == "SCRPT"
+    _click(s, "Join the class")
+    assert [e.value for e in s.error] == [
+        "There is no running lesson with that code. Check it with your teacher."]
+    assert "classroom_code" not in s.session_state

@@ -158,3 +158,10 @@ def test_two_processes_share_the_file(tmp_path):
     assert db.lesson(code).step == 30 and db.lesson(code).seq == 31
     assert [m.name for m in db.members(code)] == ["Other process"]
     assert db.count_drawings(code) >= 1
+
+
+def test_a_class_code_from_a_link_keeps_only_code_letters():
+    assert S.clean_code(" ab2c3 ") == "AB2C3"
+    assert S.clean_code("AB-2C 3") == "AB2C3"
+    assert S.clean_code("'; DROP TABLE lessons; --") == "DRPTA"
+    assert S.clean_code(None) == "" and S.clean_code("0O1I") == ""
