@@ -15,8 +15,8 @@ from cnndemo.jobs import manager as jobs
 from ui import classroom as C
 from ui.common import show_error, tr
 
-JOB, SAVED = "classroom_ft_job", "classroom_ft_saved"
-POLL_S = 1.0
+JOB, SAVED, LIVE = "classroom_ft_job", "classroom_ft_saved", "classroom_ft_live"
+POLL_S = 2.0
 LRS = (1e-4, 3e-4, 1e-3, 3e-3)
 
 
@@ -48,6 +48,15 @@ def current_job(code: str) -> jobs.Job | None:
 
 def section(les: S.Lesson) -> None:
     st.subheader(tr("classroom.ft.title"))
+    st.fragment(_controls, run_every=POLL_S)(les)
+    job = current_job(les.code)
+    if job is not None and job.done:
+        outcome(job, les)
+
+
+def _controls(les: S.Lesson) -> None:
+    """Polls: the count of drawings as students send them, then the job's progress."""
+    ss = st.session_state
     lab = FT.labelled(C.store().drawings(les.code))
     base = base_model(les)
     info = checkpoints.read_info(base)
@@ -56,6 +65,9 @@ def section(les: S.Lesson) -> None:
     if lab.unlabelled or lab.damaged:
         st.caption(tr("classroom.ft.skipped", unlabelled=lab.unlabelled, damaged=lab.damaged))
     job = current_job(les.code)
+    if job is not None and job.done and ss.get(LIVE) == job.id:
+        ss[LIVE] = None
+        st.rerun()  # the whole page: the figures replace the progress bar
     running = job is not None and not job.done
     with st.expander(tr("classroom.ft.settings")):
         c1, c2, c3 = st.columns(3)
@@ -77,23 +89,16 @@ def section(les: S.Lesson) -> None:
         except FT.FinetuneError as e:
             show_error(e)
             return
-        st.session_state[JOB] = jobs.manager().submit([jobs.Run("fine-tune", cfg)],
-                                                      owner=owner(les.code), name="fine-tune")
-        job = jobs.manager().get(st.session_state[JOB])
-    if job is None:
-        return
-    if not job.done:
-        st.fragment(_live, run_every=POLL_S)(les.code)
-    else:
-        outcome(job, les)
+        ss[JOB] = ss[LIVE] = jobs.manager().submit([jobs.Run("fine-tune", cfg)],
+                                                  owner=owner(les.code), name="fine-tune")
+        st.rerun()  # the whole page: the last fine-tune's figures go
+    if running:
+        progress(job)
 
 
-def _live(code: str) -> None:
-    job = current_job(code)
-    if job is None:
-        return
-    if job.done:
-        st.rerun()  # the whole page: the figures replace the progress bar
+def progress(job: jobs.Job) -> None:
+    if st.session_state.get(LIVE) != job.id:
+        st.session_state[LIVE] = job.id  # found again after a reload: still show its end
     run = job.runs[0]
     last = (run.batches or [{}])[-1]
     c1, c2 = st.columns([6, 1], vertical_alignment="bottom")
