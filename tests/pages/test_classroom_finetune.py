@@ -1,4 +1,6 @@
 """The teacher fine-tunes the class's model on the class's drawings, through the real app."""
+import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -91,3 +93,25 @@ def test_teacher_fine_tunes_on_the_class_drawings_and_gets_a_model():
     t.run()
     assert list(_table(t, "측정 대상").columns) == ["측정 대상", "전", "후", "변화 (%p)"]
     assert not t.exception
+
+
+def test_a_fine_tune_whose_process_dies_says_so_and_saves_nothing():
+    t = _teacher()
+    code = t.session_state["classroom_code"]
+    _send_fat_digits(code, 12)
+    t.run()
+    t.slider(key="classroom_ft_epochs").set_value(15).run()
+    t.button(key="classroom_ft_start").click().run()
+    mgr = jobs.manager()
+    job_id = t.session_state["classroom_ft_job"]
+    job = mgr.wait(job_id, 240, until=lambda j: j.runs[0].n_points > 0)
+    assert job.state == jobs.RUNNING, job.error
+    t.run()
+    assert any("Fine-tuning: epoch" in p.proto.text for p in t.get("progress"))
+    os.kill(job.pid, signal.SIGKILL)
+    assert mgr.wait(job_id, 60).state == jobs.CRASHED
+    t.run()
+    assert any(e.value.startswith("The fine-tune did not finish: the training process ended")
+               for e in t.error)
+    assert not list(checkpoints.user_dir().glob(f"class-{code}-*.pt"))
+    assert not t.button(key="classroom_ft_start").disabled  # she can start again
