@@ -141,5 +141,13 @@ def test_as_a_job_it_reports_progress_and_saves_a_listed_checkpoint(tmp_path, mo
         acc = train.evaluate(saved.model, x, torch.tensor(cfg.labels))[0]
         assert acc == res["rows"]["trained"]["after"]
         assert path in [i.path for i in checkpoints.list_checkpoints()]
+        base = checkpoints.load(SHIPPED)  # a model gone NaN: the job says it diverged
+        with torch.no_grad():
+            base.model[0].weight.fill_(float("nan"))
+        bad = checkpoints.save(tmp_path / "nan.pt", base.model, base.meta)
+        cfg = FT.FinetuneConfig(str(bad), *class_drawings(12), epochs=1, replay=20)
+        job = m.wait(m.submit([jobs.Run("fine-tune", cfg)], owner="teacher"), timeout=180)
+        assert job.state == jobs.DIVERGED and job.runs[0].state_path is None
+        assert job.error == "diverged at epoch 1, batch 1"
     finally:
         m.shutdown()
