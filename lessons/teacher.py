@@ -3,6 +3,7 @@ sees the class live; a student joins here (or in the sidebar)."""
 import streamlit as st
 
 from ui import classroom as C
+from ui import classroom_finetune as FT
 from ui import classroom_panel as V
 from ui.common import tr
 
@@ -28,5 +29,7 @@ if les is None:
 V.header(les)
 st.divider()
 V.live(les.code)
+st.divider()
+FT.section(les)
 st.divider()
 V.footer(les)

@@ -161,8 +161,11 @@ def run_job(runs: list[Run], send: Callable[[Message], None], stop_ev, threads: 
     `is_set()` (a process or thread Event). With a `workdir` the weights are saved there, else
     they travel in `RunEnd`. An exception becomes a FAILED job with a plain message."""
     try:
-        state, err = _train_runs(runs, send, _StopWatch(stop_ev, send), threads, workdir,
-                                 with_results)
+        if getattr(runs[0].cfg, "job_kind", "train") == "finetune":
+            state, err = _finetune_run(runs[0], send, _StopWatch(stop_ev, send), threads, workdir)
+        else:
+            state, err = _train_runs(runs, send, _StopWatch(stop_ev, send), threads, workdir,
+                                     with_results)
     except Exception as e:  # reported to the page as a plain message, traceback to a file
         if workdir is not None:
             with open(os.path.join(workdir, "error.txt"), "w") as f:
@@ -215,15 +218,7 @@ def _train_runs(runs, send, stop_ev, threads, workdir, with_results) -> tuple[Jo
                 state, err = DIVERGED, msg
             continue
         run_state = STOPPED if hist.stopped else DONE
-        path, weights = None, None
-        if workdir is not None:
-            path = os.path.join(workdir, f"run{i}.pt")
-            torch.save(model.state_dict(), path + ".tmp")
-            os.replace(path + ".tmp", path)
-        else:
-            buf = io.BytesIO()
-            torch.save(model.state_dict(), buf)
-            weights = buf.getvalue()
+        path, weights = _keep_weights(model, workdir, i)
         results = (experiments.compute_results(model, ds, device=cfg.device,
                                                test_subset=cfg.test_subset)
                    if with_results else None)
@@ -232,6 +227,52 @@ def _train_runs(runs, send, stop_ev, threads, workdir, with_results) -> tuple[Jo
         if run_state == STOPPED:
             break
     return STOPPED if stop_ev.is_set() else state, err
+
+
+def _keep_weights(model, workdir: str | None, i: int) -> tuple[str | None, bytes | None]:
+    """Save the trained weights in the job's folder, or return them to send (a remote job)."""
+    import torch
+    if workdir is not None:
+        path = os.path.join(workdir, f"run{i}.pt")
+        torch.save(model.state_dict(), path + ".tmp")
+        os.replace(path + ".tmp", path)
+        return path, None
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return None, buf.getvalue()
+
+
+def _finetune_run(run: Run, send, stop_ev, threads, workdir) -> tuple[JobState, str | None]:
+    """A fine-tune job (`cnndemo.classroom.finetune`): one run, the same messages as training;
+    its `results` are the before/after figures."""
+    import torch
+    torch.set_num_threads(max(1, int(threads)))  # this process is the job's own
+    from cnndemo.classroom import finetune
+    from cnndemo.core import train
+    cfg = run.cfg
+    send(RunStart(0, str(train.pick_device(cfg.device)), os.getpid()))
+    last = [0.0]
+
+    def on_batch(info):
+        if time.time() - last[0] >= LIVE_BATCH_INTERVAL_S:
+            last[0] = time.time()
+            info = _plain(info)
+            send(BatchPoint(0, info, _fraction(info, cfg)))
+
+    def on_epoch(info):
+        info = _plain(info)
+        send(EpochPoint(0, info, _fraction(info, cfg)))
+
+    try:
+        model, results = finetune.finetune(cfg, train.Callbacks(on_batch, on_epoch), stop_ev)
+    except train.Diverged as e:
+        msg = f"diverged at epoch {e.epoch}, batch {e.batch}"
+        send(RunEnd(0, DIVERGED, _history_dict(e.history), msg, (e.epoch, e.batch)))
+        return DIVERGED, msg
+    state = STOPPED if results["stopped"] else DONE
+    path, weights = _keep_weights(model, workdir, 0)
+    send(RunEnd(0, state, results["history"], state_path=path, weights=weights, results=results))
+    return state, None
 
 
 def main(runs: list[Run], conn, stop_ev, threads: int, workdir: str, with_results: bool) -> None:
