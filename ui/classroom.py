@@ -99,7 +99,15 @@ def prepare() -> None:
     locked = les is not None and ss.get(ROLE) == "student" and "model" in les.locks
     ss["classroom_model_locked"] = locked
     if locked:
-        ss["model_path"] = str(checkpoints.shipped_path("mnist"))
+        ss["model_path"] = str(class_model(les))
+
+
+def class_model(les: S.Lesson) -> Path:
+    """The model the teacher chose for the class (a fine-tuned one), while it is there;
+    otherwise the shipped digits model."""
+    if les.model and Path(les.model).is_file():
+        return Path(les.model)
+    return checkpoints.shipped_path("mnist")
 
 
 def page_open(nav) -> bool:
@@ -211,8 +219,8 @@ def follow_loop() -> None:
     if now - ss.get("_classroom_hb", 0.0) > HEARTBEAT_S:
         store().heartbeat(les.code, ss[MEMBER])
         ss["_classroom_hb"] = now
-    locks_changed = ss.get("_classroom_locks") not in (None, les.locks)
-    ss["_classroom_locks"] = les.locks
+    locks_changed = ss.get("_classroom_locks") not in (None, (les.locks, les.model))
+    ss["_classroom_locks"] = (les.locks, les.model)
     if ss.get(FOLLOW) and ss.get(SEQ) != les.seq:
         ss[SEQ] = les.seq
         go(les.page, les.state)
@@ -226,7 +234,7 @@ JOIN = "join"  # /class?join=CODE: the class's link, code filled in
 
 
 def join_link(code: str) -> str:
-    return f"{(st.context.url or '').rstrip('/')}/class?{JOIN}={code}"
+    return f"{links.app_base()}/class?{JOIN}={code}"
 
 
 def join_form(where: str) -> None:

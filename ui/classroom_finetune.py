@@ -27,8 +27,10 @@ def owner(code: str) -> str:
 def base_model(les: S.Lesson) -> Path:
     """The class's digits model: the shipped one under the model lock, else the teacher's own
     choice in the sidebar when it is a digits model."""
+    if "model" in les.locks:
+        return C.class_model(les)
     chosen = st.session_state.get("model_path")
-    info = checkpoints.read_info(chosen) if chosen and "model" not in les.locks else None
+    info = checkpoints.read_info(chosen) if chosen else None
     if info is not None and info.error is None and info.dataset == "mnist":
         return Path(chosen)
     return checkpoints.shipped_path("mnist")
@@ -131,15 +133,29 @@ def outcome(job: jobs.Job, les: S.Lesson) -> None:
     if path is None:
         return
     st.success(tr("classroom.ft.saved", name=path.stem), icon=":material/save:")
-    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="center")
     c1.button(tr("classroom.ft.use"), key="classroom_ft_use", on_click=_use, args=(str(path),),
               disabled=st.session_state.get("model_path") == str(path))
-    c2.caption(tr("classroom.ft.give_locked" if "model" in les.locks else "classroom.ft.give",
-                  name=path.stem))
+    given = "model" in les.locks and les.model == str(path)
+    c2.button(tr("classroom.ft.give_class"), key="classroom_ft_give", type="primary",
+              on_click=_give, args=(les.code, str(path)), disabled=given,
+              icon=":material/groups:")
+    c3.caption(tr("classroom.ft.given" if given else "classroom.ft.give", name=path.stem))
 
 
 def _use(path: str) -> None:
     st.session_state["model_path"] = path  # a callback: runs before the sidebar's picker
+
+
+def _give(code: str, path: str) -> None:
+    """The whole class on this model: it becomes the class's model and the model lock goes on;
+    the students' pages rerun with it within a second."""
+    store = C.store()
+    les = store.set_model(code, path)
+    if les is not None and "model" not in les.locks:
+        store.set_locks(code, set(les.locks) | {"model"})
+    st.session_state["classroom_lock_model"] = True  # the panel's lock toggle shows it on
+    _use(path)
 
 
 def save(job: jobs.Job, code: str) -> Path | None:

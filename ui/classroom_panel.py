@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnndemo.classroom import links as L
 from cnndemo.classroom import results
 from cnndemo.classroom import store as S
 from cnndemo.figures.training import confusion_figure
@@ -28,10 +29,19 @@ def start_form() -> None:
         st.rerun()
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _qr(link: str) -> bytes:
+    return L.qr_png(link)
+
+
 def header(les: S.Lesson) -> None:
     left, right = st.columns([1, 2])
     left.markdown(tr("classroom.big_code", code=les.code))
     left.caption(tr("classroom.code_help"))
+    link = C.join_link(les.code)
+    left.image(_qr(link), width=180)
+    left.caption(tr("classroom.join_link_help"))
+    left.code(link, language=None, wrap_lines=True)
     path = C.steps()
     with right:
         labels = [f"{i + 1}. {s.text('title', lang())}" for i, s in enumerate(path)]

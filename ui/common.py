@@ -124,7 +124,8 @@ def sidebar() -> None:
         labels = {str(i.path): (tr("common.model_damaged", name=i.path.name) if i.error else
                                 i.label() + (" ★" if i.shipped else "")) for i in infos}
         if paths and st.session_state.get("classroom_model_locked"):
-            st.caption(tr("classroom.model_locked"))
+            st.caption(tr("classroom.model_locked",
+                          name=Path(st.session_state.get("model_path", "")).stem))
         elif paths:
             if st.session_state.get("model_path") not in paths:
                 st.session_state["model_path"] = paths[0]

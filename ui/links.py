@@ -9,6 +9,7 @@ a rerun starts, so the top of the script already sees the latest change.
 from __future__ import annotations
 
 import html
+from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -17,10 +18,12 @@ from cnndemo.classroom import links as L
 from cnndemo.classroom import pages as P
 from cnndemo.core import arch
 from ui.common import tr
+from ui.pages import PAGES
 
 LAST = "_links_last"      # {page: the link last applied or written}
 PENDING = "_links_apply"  # {page: query} a follow step waiting for its page to open
 BAD = "_links_bad"
+PAGE_PATHS = frozenset(name for _, name, _ in PAGES if name != "home")
 
 
 def _tab_getter(page: str, names: tuple):
@@ -146,8 +149,17 @@ def bind(page: str) -> None:
     copy_button(page, params)
 
 
+def app_base() -> str:
+    """The app's own address, without the page the browser is on (st.context.url has it)."""
+    u = urlsplit(st.context.url or "")
+    parts = [p for p in u.path.split("/") if p]
+    if parts and parts[-1] in PAGE_PATHS:
+        parts = parts[:-1]
+    return urlunsplit((u.scheme, u.netloc, "/".join(parts), "", "")).rstrip("/")
+
+
 def link(page: str, params: dict[str, str] | None = None) -> str:
-    base = (st.context.url or "").rstrip("/")
+    base = app_base()
     path = "" if page == "home" else page
     query = L.to_query(query_for(page) if params is None else params)
     return f"{base}/{path}" + (f"?{query}" if query else "")

@@ -193,3 +193,14 @@ def compact_network(net: list[dict]) -> list[dict]:
                 if f.default is MISSING or getattr(layer, f.name) != f.default}
         out.append({"type": d["type"], **keep})
     return out
+
+
+def qr_png(text: str, scale: int = 6, border: int = 2) -> bytes:
+    """`text` (the class's join link) as a QR code PNG, black on white, `scale` px a module."""
+    import io
+
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=scale, border=border)
+    return buf.getvalue()

@@ -11,6 +11,7 @@ change, and no more than `max_lessons` lessons exist at once.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -29,7 +30,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS lessons (
     code TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL,
     step INTEGER NOT NULL, page TEXT NOT NULL, state TEXT NOT NULL,
-    locks TEXT NOT NULL, seq INTEGER NOT NULL);
+    locks TEXT NOT NULL, seq INTEGER NOT NULL, model TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS members (
     lesson TEXT NOT NULL, member TEXT NOT NULL, name TEXT NOT NULL, number INTEGER NOT NULL,
     seen REAL NOT NULL, PRIMARY KEY (lesson, member));
@@ -62,6 +63,7 @@ class Lesson:
     seq: int = 0  # bumps on every change the students must follow
     created: float = 0.0
     updated: float = 0.0
+    model: str = ""  # the class's model under the model lock; '' = the shipped digits model
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,10 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         if not self._ready:
             conn.executescript(SCHEMA)
+            cols = {row[1] for row in conn.execute("PRAGMA table_info(lessons)")}
+            if "model" not in cols:  # a store file from before the class model
+                with contextlib.suppress(sqlite3.OperationalError):  # another process did it
+                    conn.execute("ALTER TABLE lessons ADD COLUMN model TEXT NOT NULL DEFAULT ''")
             self._ready = True
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
@@ -156,7 +162,8 @@ class Store:
                 code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LEN))
                 if conn.execute("SELECT 1 FROM lessons WHERE code=?", (code,)).fetchone() is None:
                     break
-            conn.execute("INSERT INTO lessons VALUES (?,?,?,?,?,?,?,?)",
+            conn.execute("INSERT INTO lessons (code, created, updated, step, page, state, locks,"
+                         " seq) VALUES (?,?,?,?,?,?,?,?)",
                          (code, now, now, int(step), page, state, json.dumps(sorted(locks)), 1))
             return code
 
@@ -167,13 +174,13 @@ class Store:
         if not code:
             return None
         row = self._conn().execute(
-            "SELECT code, step, page, state, locks, seq, created, updated FROM lessons"
+            "SELECT code, step, page, state, locks, seq, created, updated, model FROM lessons"
             " WHERE code=? AND updated>?", (str(code).strip().upper(), time.time() - self.ttl_s)
         ).fetchone()
         if row is None:
             return None
         return Lesson(row[0], row[1], row[2], row[3], frozenset(json.loads(row[4])), row[5],
-                      row[6], row[7])
+                      row[6], row[7], row[8])
 
     def _update(self, code: str, sql: str, args: tuple) -> Lesson:
         def go(conn):
@@ -189,6 +196,17 @@ class Store:
 
     def set_locks(self, code: str, locks) -> Lesson:
         return self._update(code, "locks=?", (json.dumps(sorted(locks)),))
+
+    def set_model(self, code: str, path: str) -> Lesson:
+        """The class's model under the model lock ('' for the shipped one). Not a step: the
+        students' pages rerun with it where they are (seq stays)."""
+        def go(conn):
+            cur = conn.execute("UPDATE lessons SET model=?, updated=? WHERE code=?",
+                               (str(path), time.time(), code))
+            if cur.rowcount == 0:
+                raise StoreError(f"no lesson {code!r}")
+        self._write(go)
+        return self.lesson(code)
 
     def end_lesson(self, code: str) -> None:
         self._write(lambda conn: self._delete(conn, code))

@@ -189,3 +189,19 @@ def test_drawing_with_a_finger_on_a_phone_and_a_tablet(class_server, _browser, w
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1  # no sideways scroll
     assert page.locator("[data-testid='stException']").count() == 0
     page.context.close()
+
+
+def test_a_student_joins_from_the_link_under_the_qr_code(class_server, _browser):
+    from playwright.sync_api import expect
+
+    teacher, code = start_lesson(_browser, class_server)
+    link = f"{class_server}/class?join={code}"
+    expect(_main(teacher).get_by_text(link, exact=True)).to_be_visible()
+    assert _main(teacher).locator("[data-testid='stImage'] img").count() >= 1  # the QR code
+    s = _page(_browser, link, viewport={"width": 390, "height": 844}, has_touch=True)
+    expect(s.locator(".st-key-classroom_code_in_page input")).to_have_value(code)
+    _main(s).get_by_role("button", name="Join the class").click()
+    s.wait_for_url("**/convolution**")
+    expect(s.get_by_text("Step 1 of 12", exact=False)).to_be_visible()
+    for p in (teacher, s):
+        p.context.close()

@@ -186,6 +186,7 @@ def test_every_lesson_steps_link_opens_in_both_languages(lang, n):
 def test_the_class_link_fills_in_the_code():
     t = _teacher()
     code = t.session_state["classroom_code"]
+    assert any(c.value.endswith(f"/class?join={code}") for c in t.code)  # shown under the QR
     s = _app()
     s.query_params["join"] = code.lower()
     s.switch_page("lessons/teacher.py").run()

@@ -89,6 +89,23 @@ def test_teacher_fine_tunes_on_the_class_drawings_and_gets_a_model():
     t.button(key="classroom_ft_use").click().run()  # the model lock binds students, not her
     assert t.session_state["model_path"] == path
     assert t.button(key="classroom_ft_use").disabled
+
+    # the whole class on it: a student under the model lock now reads with the new model
+    t.button(key="classroom_ft_give").click().run()
+    assert not t.exception
+    assert store.Store().lesson(code).model == path
+    assert "model" in store.Store().lesson(code).locks
+    assert t.button(key="classroom_ft_give").disabled
+    assert any(f"The whole class now uses {name}" in c.value for c in t.caption)
+    s = AppTest.from_file(APP, default_timeout=180)
+    s.session_state["lang"] = "en"
+    s.run()
+    s.sidebar.text_input(key="classroom_code_in_side").input(code)
+    [b for b in s.button if b.label == "Join the class"][0].click()
+    s.run()
+    assert not s.exception
+    assert s.session_state["model_path"] == path
+    assert any(f"one model for the whole class: {name}." in c.value for c in s.sidebar.caption)
     t.session_state["lang"] = "ko"
     t.run()
     assert list(_table(t, "측정 대상").columns) == ["측정 대상", "전", "후", "변화 (%p)"]

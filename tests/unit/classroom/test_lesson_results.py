@@ -88,3 +88,21 @@ def test_export_zip_holds_pngs_and_labels():
     assert img.shape == (28, 28) and img[12, 13] == 255 and img[0, 0] == 0
     rows = list(csv.reader(io.StringIO(z.read("labels.csv").decode())))
     assert rows[1] == [names[0], "3", "3"] and rows[2] == [names[1], "", "8"]
+
+
+def test_the_join_link_qr_code_holds_the_link():
+    import io
+
+    import numpy as np
+    import segno
+    from PIL import Image
+
+    from cnndemo.classroom import links
+
+    url = "http://10.0.0.5:8501/class?join=AB2C3"
+    img = np.asarray(Image.open(io.BytesIO(links.qr_png(url, scale=4, border=2))).convert("L"))
+    matrix = np.array([list(row) for row in segno.make(url, error="m").matrix], dtype=bool)
+    n = matrix.shape[0]
+    assert img.shape == ((n + 4) * 4, (n + 4) * 4)
+    centres = img[(2 * 4 + 2)::4, (2 * 4 + 2)::4][:n, :n]
+    assert ((centres < 128) == matrix).all()  # dark exactly where the code's modules are

@@ -165,3 +165,25 @@ def test_a_class_code_from_a_link_keeps_only_code_letters():
     assert S.clean_code("AB-2C 3") == "AB2C3"
     assert S.clean_code("'; DROP TABLE lessons; --") == "DRPTA"
     assert S.clean_code(None) == "" and S.clean_code("0O1I") == ""
+
+
+def test_the_class_model_is_kept_without_moving_the_class(db):
+    les = db.start_lesson("draw", "", 11, locks={"model"})
+    moved = db.set_model(les.code, "/models/class-finetuned.pt")
+    assert moved.model == "/models/class-finetuned.pt" and moved.seq == les.seq
+    assert (moved.step, moved.page, moved.locks) == (11, "draw", frozenset({"model"}))
+    with pytest.raises(S.StoreError):
+        db.set_model("NOPE2", "x")
+
+
+def test_a_store_file_from_before_the_class_model_gains_the_column(tmp_path):
+    path = tmp_path / "classroom.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(S.SCHEMA.replace(", model TEXT NOT NULL DEFAULT ''", ""))
+    old.execute("INSERT INTO lessons VALUES ('ABCDE', 1, ?, 2, 'pooling', '', '[]', 1)",
+                (time.time(),))
+    old.commit()
+    old.close()
+    les = S.Store(path).lesson("ABCDE")
+    assert (les.page, les.step, les.model) == ("pooling", 2, "")
+    assert S.Store(path).set_model("ABCDE", "m.pt").model == "m.pt"
