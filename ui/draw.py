@@ -10,9 +10,11 @@ import streamlit as st
 from cnndemo.core import checkpoints, data, inference, preprocess
 from cnndemo.figures import draw as figures_draw
 from cnndemo.figures import images
-from ui.common import active_model, digits_model, tr
+from ui.common import active_model, digits_model, shared_figures, tr
 
 CANVAS_PX = 280
+# Built once for the class: the same map, kernel or probabilities give the same figure.
+FIG = shared_figures(figures_draw, "channel_figure", "probs_figure", "vector_figure")
 
 
 def init_state() -> None:
@@ -94,7 +96,7 @@ def render_seen(inp: Input) -> None:
     """The 28x28 the model receives, blown up with crisp pixels."""
     st.markdown(f"#### {tr('draw.sees')}")
     image = inp.image if inp.image is not None else np.zeros((28, 28), np.float32)
-    st.image(_seen_png(image), width=224)
+    st.image(_seen_png(image), width=224, output_format="PNG")
     if inp.image is not None:
         st.caption(inp.caption)
 
@@ -110,7 +112,7 @@ def render_verdict(result: inference.Result) -> None:
 
 def render_probs(result: inference.Result) -> None:
     pred = result.prediction
-    fig = figures_draw.probs_figure(pred.probs, pred.classes, pred.top, tr("draw.probs_axis"))
+    fig = FIG.probs_figure(pred.probs, pred.classes, pred.top, tr("draw.probs_axis"))
     st.plotly_chart(fig, key="draw_probs", config={"displayModeBar": False})
 
 
@@ -152,7 +154,7 @@ def render_overview(result: inference.Result) -> None:
         cols = st.columns(per_row)
         for col, layer in zip(cols, maps[start : start + per_row]):
             with col:
-                st.image(_overview_png(layer.values), width="stretch")
+                st.image(_overview_png(layer.values), width="stretch", output_format="PNG")
                 st.caption(f"{layer.index}: {layer.name} · `{inference.format_shape(layer.shape)}`")
 
 
@@ -170,7 +172,7 @@ def render_layer(model, result: inference.Result) -> None:
     shape = inference.format_shape(layer.shape)
     if not layer.is_map:
         st.markdown(tr("draw.vector", shape=shape, n=layer.values.size))
-        st.plotly_chart(figures_draw.vector_figure(layer.values), key="draw_vector")
+        st.plotly_chart(FIG.vector_figure(layer.values), key="draw_vector")
         return
     kernels = inference.conv_kernels(model, index) if layer.kind == "Conv2d" else None
     c_in = 0
@@ -181,25 +183,25 @@ def render_layer(model, result: inference.Result) -> None:
     hover_map = tr("draw.hover_map")
     if kernels is None:
         st.markdown(tr("draw.maps", shape=shape))
-        st.image(_montage_png(layer.values, 84, False, ch), width="stretch")
+        st.image(_montage_png(layer.values, 84, False, ch), width="stretch", output_format="PNG")
         st.markdown(tr("draw.channel_title", ch=ch))
-        st.plotly_chart(figures_draw.channel_figure(layer.values[ch], hover_map, height=420),
+        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=420),
                         key="draw_channel_map")
         return
     left, right = st.columns([2, 3])
     with left:
         st.markdown(tr("draw.kernels", k=kernels.shape[-1], c=c_in))
-        st.image(_montage_png(kernels[:, c_in], 36, True, ch), width="stretch")
+        st.image(_montage_png(kernels[:, c_in], 36, True, ch), width="stretch", output_format="PNG")
     with right:
         st.markdown(tr("draw.maps", shape=shape))
-        st.image(_montage_png(layer.values, 56, False, ch), width="stretch")
+        st.image(_montage_png(layer.values, 56, False, ch), width="stretch", output_format="PNG")
     st.markdown(tr("draw.channel_title", ch=ch))
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(figures_draw.channel_figure(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
+        st.plotly_chart(FIG.channel_figure(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
                                                     write_values=kernels.shape[-1] <= 5, height=260),
                         key="draw_channel_kernel")
     with right:
-        st.plotly_chart(figures_draw.channel_figure(layer.values[ch], hover_map, height=340),
+        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=340),
                         key="draw_channel_map")
     st.caption(tr("draw.kernels_note"))

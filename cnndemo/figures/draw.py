@@ -95,19 +95,19 @@ def channel_figure(values: np.ndarray, hover: str, symmetric: bool = False, writ
     z = np.asarray(values, dtype=np.float32)
     half = float(np.abs(z).max()) or 1.0
     lo, hi = float(z.min()), float(z.max())
-    fig = go.Figure(go.Heatmap(
-        z=z, colorscale="RdBu_r" if symmetric else "gray",
-        zmin=-half if symmetric else lo, zmax=half if symmetric else (hi if hi > lo else lo + 1),
-        showscale=True, colorbar=dict(thickness=10, len=0.9),
-        hovertemplate=hover + "<extra></extra>",
-        texttemplate="%{z:.2f}" if write_values else None, textfont=dict(size=12),
-    ))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False,
-                     zeroline=False, tickfont=dict(size=10))
-    fig.update_xaxes(constrain="domain", showgrid=False, zeroline=False, side="top", tickfont=dict(size=10))
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=20, b=0),
-                      plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
-    return fig
+    axis = dict(constrain="domain", showgrid=False, zeroline=False, tickfont=dict(size=10))
+    # one constructor call: plotly validates a figure once, not once per update_* call
+    return go.Figure(
+        go.Heatmap(
+            z=z, colorscale="RdBu_r" if symmetric else "gray",
+            zmin=-half if symmetric else lo, zmax=half if symmetric else (hi if hi > lo else lo + 1),
+            colorbar=dict(thickness=10, len=0.9), hovertemplate=hover + "<extra></extra>",
+            texttemplate="%{z:.2f}" if write_values else None, textfont=dict(size=12),
+        ),
+        layout=dict(height=height, margin=dict(l=0, r=0, t=20, b=0), plot_bgcolor="rgba(0,0,0,0)",
+                    paper_bgcolor="rgba(0,0,0,0)", xaxis=dict(axis, side="top"),
+                    yaxis=dict(axis, autorange="reversed", scaleanchor="x")),
+    )
 
 
 def vector_figure(values: np.ndarray, title: str = "") -> go.Figure:
