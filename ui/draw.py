@@ -186,7 +186,7 @@ def render_layer(model, result: inference.Result) -> None:
         st.image(_montage_png(layer.values, 84, False, ch), width="stretch", output_format="PNG")
         st.markdown(tr("draw.channel_title", ch=ch))
         st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=420),
-                        key="draw_channel_map")
+                        key="draw_channel_map", width="content")
         return
     left, right = st.columns([2, 3])
     with left:
@@ -200,8 +200,8 @@ def render_layer(model, result: inference.Result) -> None:
     with left:
         st.plotly_chart(FIG.channel_figure(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
                                                     write_values=kernels.shape[-1] <= 5, height=260),
-                        key="draw_channel_kernel")
+                        key="draw_channel_kernel", width="content")
     with right:
-        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=340),
-                        key="draw_channel_map")
+        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=400),
+                        key="draw_channel_map", width="content")
     st.caption(tr("draw.kernels_note"))

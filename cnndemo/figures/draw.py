@@ -95,7 +95,11 @@ def channel_figure(values: np.ndarray, hover: str, symmetric: bool = False, writ
     z = np.asarray(values, dtype=np.float32)
     half = float(np.abs(z).max()) or 1.0
     lo, hi = float(z.min()), float(z.max())
-    axis = dict(constrain="domain", showgrid=False, zeroline=False, tickfont=dict(size=10))
+    rows, cols = z.shape
+    axis = dict(constrain="domain", showgrid=False, zeroline=False, tickfont=dict(size=10),
+                dtick=1 if max(rows, cols) <= 7 else None)
+    # as wide as the square cells need, plus the colour bar: the bar sits beside the map
+    width = int((height - 20) * cols / rows) + 80
     # one constructor call: plotly validates a figure once, not once per update_* call
     return go.Figure(
         go.Heatmap(
@@ -104,7 +108,7 @@ def channel_figure(values: np.ndarray, hover: str, symmetric: bool = False, writ
             colorbar=dict(thickness=10, len=0.9), hovertemplate=hover + "<extra></extra>",
             texttemplate="%{z:.2f}" if write_values else None, textfont=dict(size=12),
         ),
-        layout=dict(height=height, margin=dict(l=0, r=0, t=20, b=0), plot_bgcolor="rgba(0,0,0,0)",
+        layout=dict(height=height, width=width, margin=dict(l=0, r=0, t=20, b=0), plot_bgcolor="rgba(0,0,0,0)",
                     paper_bgcolor="rgba(0,0,0,0)", xaxis=dict(axis, side="top"),
                     yaxis=dict(axis, autorange="reversed", scaleanchor="x")),
     )
