@@ -142,7 +142,6 @@ def _overview_png(values: np.ndarray) -> bytes:
 @st.cache_data(show_spinner=False, max_entries=512)
 def _montage_png(values: np.ndarray, tile_px: int, symmetric: bool, selected: int) -> bytes:
     return images.png(figures_draw.labelled_montage(values, tile_px=tile_px, symmetric=symmetric,
-                                                    numbers=min(values.shape[-2:]) >= 3,
                                                     selected=selected))
 
 
