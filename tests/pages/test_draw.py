@@ -165,3 +165,5 @@ def test_broken_model_falls_back_and_korean_text(tmp_path, lang):
     assert "broken.pt" in texts(at.warning)  # says which file and why
     assert [m.value for m in at.metric] == ["1"]  # and still reads with the shipped model
     assert at.title[0].value == "숫자 그리기"
+    assert "0번 채널 자세히 보기" in texts(at.markdown)  # the layer detail speaks Korean too
+    assert "자세히 볼 채널" in at.slider(key="draw_channel_0").label
