@@ -63,3 +63,19 @@ def test_channel_figure_carries_the_real_values_and_hover_text():
     kernel = D.channel_figure(np.array([[0.5, -2.0]]), "w %{z}", symmetric=True, write_values=True)
     assert (kernel.data[0].zmin, kernel.data[0].zmax) == (-2.0, 2.0)  # zero is the middle colour
     assert kernel.data[0].texttemplate == "%{z:.2f}"
+
+
+def test_overview_montage_is_torchvisions_make_grid_of_every_channel_on_its_own_scale():
+    import torch
+    from torchvision.utils import make_grid
+
+    rng = np.random.default_rng(1)
+    for shape in [(32, 28, 28), (64, 7, 7), (10, 14, 14), (1, 5, 5)]:
+        maps = rng.normal(size=shape).astype(np.float32)
+        maps[0] = 3.0  # a flat channel
+        grid = make_grid(torch.from_numpy(maps)[:, None], nrow=min(8, shape[0]),
+                         padding=max(1, shape[1] // 7), normalize=True, scale_each=True,
+                         pad_value=0.35)[0].numpy()
+        factor = max(1, round(360 / max(grid.shape)))
+        np.testing.assert_array_equal(D.montage_image(maps, cols=8, target_px=360),
+                                      D.upscale(grid, factor))
