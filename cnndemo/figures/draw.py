@@ -141,11 +141,11 @@ def probs_figure(probs: np.ndarray, classes: list[str], top: int, axis_title: st
             text=[f"{v:.0%}" if v >= 0.01 else "" for v in p], textposition="outside",
             textfont=dict(size=13), cliponaxis=False,
             hovertemplate="%{x}: %{y:.2%}<extra></extra>",
-        )
+        ),
+        layout=dict(yaxis=dict(range=[0, 1.12], tickformat=".0%", title=dict(text=axis_title)),
+                    xaxis=dict(type="category"), height=260, margin=dict(l=0, r=0, t=10, b=0),
+                    font=dict(size=14)),
     )
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title=axis_title)
-    fig.update_xaxes(type="category")
-    fig.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), font=dict(size=14))
     return fig
 
 
