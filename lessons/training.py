@@ -34,8 +34,9 @@ with tab_run:
                 V.results(job, run_ds)
                 st.subheader(tr("training.save_title"))
                 V.save_form(job, run_ds)
-    CT.fitting()
-    CT.workflow()
+    # Fragments: their own controls (points, batch size, shuffle seed) rerun only their section.
+    st.fragment(CT.fitting)()
+    st.fragment(CT.workflow)()
 
 with tab_cmp:
     st.markdown(tr("training.compare_intro"))

@@ -9,9 +9,12 @@ import streamlit as st
 
 from cnndemo.core import checkpoints, data, inference, preprocess
 from cnndemo.figures import draw as figures_draw
-from ui.common import active_model, digits_model, tr
+from cnndemo.figures import images
+from ui.common import active_model, digits_model, shared_figures, tr
 
 CANVAS_PX = 280
+# Built once for the class: the same map, kernel or probabilities give the same figure.
+FIG = shared_figures(figures_draw, "channel_figure", "probs_figure", "vector_figure")
 
 
 def init_state() -> None:
@@ -93,7 +96,7 @@ def render_seen(inp: Input) -> None:
     """The 28x28 the model receives, blown up with crisp pixels."""
     st.markdown(f"#### {tr('draw.sees')}")
     image = inp.image if inp.image is not None else np.zeros((28, 28), np.float32)
-    st.image(figures_draw.upscale(image, 8), width=224)
+    st.image(_seen_png(image), width=224, output_format="PNG")
     if inp.image is not None:
         st.caption(inp.caption)
 
@@ -109,7 +112,7 @@ def render_verdict(result: inference.Result) -> None:
 
 def render_probs(result: inference.Result) -> None:
     pred = result.prediction
-    fig = figures_draw.probs_figure(pred.probs, pred.classes, pred.top, tr("draw.probs_axis"))
+    fig = FIG.probs_figure(pred.probs, pred.classes, pred.top, tr("draw.probs_axis"))
     st.plotly_chart(fig, key="draw_probs", config={"displayModeBar": False})
 
 
@@ -123,6 +126,25 @@ def _layer_label(layer: inference.LayerOutput) -> str:
     return tr("draw.layer_option", index=layer.index, name=layer.name, shape=inference.format_shape(layer.shape))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _seen_png(image: np.ndarray) -> bytes:
+    return images.png(figures_draw.upscale(image, 8))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _overview_png(values: np.ndarray) -> bytes:
+    """One layer's maps at a glance, as PNG (crisp; a numpy array would go out as JPEG).
+    Kept for the class: the same drawing's reruns (a new pen width...) and the same real
+    digit for another student cost nothing."""
+    return images.png(figures_draw.montage_image(values, cols=8, target_px=360))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _montage_png(values: np.ndarray, tile_px: int, symmetric: bool, selected: int) -> bytes:
+    return images.png(figures_draw.labelled_montage(values, tile_px=tile_px, symmetric=symmetric,
+                                                    selected=selected))
+
+
 def render_overview(result: inference.Result) -> None:
     """Every image-shaped layer output at a glance, labelled with its shape."""
     maps = [layer for layer in result.layers if layer.is_map]
@@ -131,14 +153,15 @@ def render_overview(result: inference.Result) -> None:
         cols = st.columns(per_row)
         for col, layer in zip(cols, maps[start : start + per_row]):
             with col:
-                st.image(figures_draw.montage_image(layer.values, cols=8, target_px=360), width="stretch")
+                st.image(_overview_png(layer.values), width="stretch", output_format="PNG")
                 st.caption(f"{layer.index}: {layer.name} · `{inference.format_shape(layer.shape)}`")
 
 
 @st.fragment
 def render_layer(model, result: inference.Result) -> None:
-    """One layer in detail; a conv layer's kernels beside the maps they produce.
-    A fragment: picking another layer reruns this section only, not the prediction."""
+    """One layer in detail: every channel as a labelled picture (a conv layer's kernels beside
+    the maps they produce), and one channel, picked with a slider, as heatmaps to hover.
+    A fragment: picking another layer or channel reruns this section only."""
     layers = result.layers
     index = st.selectbox(
         tr("draw.layer"), [layer.index for layer in layers], key="draw_layer",
@@ -148,21 +171,36 @@ def render_layer(model, result: inference.Result) -> None:
     shape = inference.format_shape(layer.shape)
     if not layer.is_map:
         st.markdown(tr("draw.vector", shape=shape, n=layer.values.size))
-        st.plotly_chart(figures_draw.vector_figure(layer.values), key="draw_vector")
+        st.plotly_chart(FIG.vector_figure(layer.values), key="draw_vector")
         return
-    if layer.kind != "Conv2d":
-        st.markdown(tr("draw.maps", shape=shape))
-        st.plotly_chart(figures_draw.maps_figure(layer.values, width_px=700), key="draw_maps")
-        return
-    kernels = inference.conv_kernels(model, index)
+    kernels = inference.conv_kernels(model, index) if layer.kind == "Conv2d" else None
     c_in = 0
-    if kernels.shape[1] > 1:
+    if kernels is not None and kernels.shape[1] > 1:
         c_in = st.slider(tr("draw.kernels_input"), 0, kernels.shape[1] - 1, 0, key=f"draw_kernel_in_{index}")
+    n = layer.values.shape[0]
+    ch = st.slider(tr("draw.channel"), 0, n - 1, 0, key=f"draw_channel_{index}") if n > 1 else 0
+    hover_map = tr("draw.hover_map")
+    if kernels is None:
+        st.markdown(tr("draw.maps", shape=shape))
+        st.image(_montage_png(layer.values, 84, False, ch), width="stretch", output_format="PNG")
+        st.markdown(tr("draw.channel_title", ch=ch))
+        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=420),
+                        key="draw_channel_map", width="content")
+        return
     left, right = st.columns([2, 3])
     with left:
         st.markdown(tr("draw.kernels", k=kernels.shape[-1], c=c_in))
-        st.plotly_chart(figures_draw.maps_figure(kernels[:, c_in], symmetric=True, width_px=300), key="draw_kernels")
+        st.image(_montage_png(kernels[:, c_in], 36, True, ch), width="stretch", output_format="PNG")
     with right:
         st.markdown(tr("draw.maps", shape=shape))
-        st.plotly_chart(figures_draw.maps_figure(layer.values), key="draw_maps")
+        st.image(_montage_png(layer.values, 56, False, ch), width="stretch", output_format="PNG")
+    st.markdown(tr("draw.channel_title", ch=ch))
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(FIG.channel_figure(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
+                                                    write_values=kernels.shape[-1] <= 5, height=260),
+                        key="draw_channel_kernel", width="content")
+    with right:
+        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=400),
+                        key="draw_channel_map", width="content")
     st.caption(tr("draw.kernels_note"))

@@ -17,12 +17,24 @@ from cnndemo.figures import training as F
 from cnndemo.jobs import manager as jobs
 from cnndemo.lessons import experiments
 from cnndemo.lessons.course import describe_dataset
-from ui.common import lang, show_error, tr
+from ui.common import lang, shared_figure, shared_figures, show_error, tr
 
 IMAGE_PRESETS = ["course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise"]
 DATASETS = data.TITLES
 DEFAULT_SUBSET = {"mnist": 4000, "fashion-mnist": 10000}
 POLL_S = 1.0
+# A finished run's figures do not change: built once, not on every rerun of the page. (The
+# live panel's curves change at every poll, so they are built fresh.)
+SHARED = shared_figures(F, "comparison_figure", "confusion_figure", "per_class_figure", "image_grid")
+
+
+def _run_curves(run_key: str, labels: dict, overfit_epoch, _batches: list, _epochs: list):
+    """A finished run's curves, keyed by the run: hashing its thousands of batch records
+    would cost as much as drawing them."""
+    return F.curves_figure(_batches, _epochs, labels, overfit_epoch)
+
+
+RUN_CURVES = shared_figure(_run_curves)
 
 
 def owner() -> str:
@@ -215,7 +227,7 @@ def results(job: jobs.Job, ds) -> None:
     over = experiments.overfitting_epoch(hist.get("train_loss", []), hist.get("test_loss", []))
     if over is not None:
         st.warning(tr("training.overfit", epoch=over))
-    st.plotly_chart(F.curves_figure(run.batches, run.epochs, curve_labels(), over),
+    st.plotly_chart(RUN_CURVES(f"{job.id}/0", curve_labels(), over, run.batches, run.epochs),
                     key="training_curves")
     if res:
         confusion(res, ds)
@@ -237,11 +249,11 @@ def confusion(res: dict, ds) -> None:
         sel = (st.session_state["training_cell_true"], st.session_state["training_cell_pred"])
         labels = {"pred": tr("training.cm_pred"), "true": tr("training.cm_true"),
                   "hover": tr("training.cm_hover")}
-        event = st.plotly_chart(F.confusion_figure(cm, classes, labels, sel), key="training_cm",
+        event = st.plotly_chart(SHARED.confusion_figure(cm, classes, labels, sel), key="training_cm",
                                 on_select="rerun", selection_mode="points")
         _apply_click(event, [str(c) for c in classes])
     with right:
-        st.plotly_chart(F.per_class_figure(res["per_class_acc"], classes,
+        st.plotly_chart(SHARED.per_class_figure(res["per_class_acc"], classes,
                                            {"acc": tr("training.per_class"),
                                             "class": tr("training.cm_true")}),
                         key="training_per_class")
@@ -254,7 +266,7 @@ def confusion(res: dict, ds) -> None:
         st.markdown(tr("training.cell", n=int(cm[t, p]), true=classes[t], pred=classes[p]))
         if idx:
             titles = [f"{res['conf'][i]:.0%}" for i in idx]
-            st.plotly_chart(F.image_grid(ds.test_x[idx].numpy(), titles, cols=8,
+            st.plotly_chart(SHARED.image_grid(ds.test_x[idx].numpy(), titles, cols=8,
                                          height_per_row=80), key="training_cell_imgs")
     st.subheader(tr("training.mistakes"))
     st.caption(tr("training.mistakes_help"))
@@ -263,7 +275,7 @@ def confusion(res: dict, ds) -> None:
         titles = [tr("training.mistake_title", true=classes[m["true"]], pred=classes[m["pred"]],
                      conf=f"{m['conf']:.0%}") for m in mist]
         imgs = ds.test_x[[m["index"] for m in mist]].numpy()
-        st.plotly_chart(F.image_grid(imgs, titles, cols=8, height_per_row=150),
+        st.plotly_chart(SHARED.image_grid(imgs, titles, cols=8, height_per_row=150),
                         key="training_mistakes")
 
 
@@ -286,7 +298,7 @@ def comparison(job: jobs.Job | None) -> None:
     if not runs:
         st.caption(tr("training.compare_empty"))
         return
-    st.plotly_chart(F.comparison_figure(runs, curve_labels()), key="training_compare_fig")
+    st.plotly_chart(SHARED.comparison_figure(runs, curve_labels()), key="training_compare_fig")
     rows = [{tr("training.run"): r["label"], tr("training.final_acc"): f"{r['epochs'][-1]['test_acc']:.2%}",
              tr("training.curve.loss"): f"{r['epochs'][-1]['test_loss']:.4f}",
              tr("training.curve.epoch"): r["epochs"][-1]["epoch"]} for r in runs]

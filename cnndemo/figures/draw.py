@@ -1,99 +1,115 @@
 """Figures for the Draw page: arrays in, figures (or image arrays) out.
 
-Feature maps are drawn as ONE heatmap trace holding all channels side by side
-(a montage with transparent gaps), not one subplot per channel: 64 subplots take
-plotly a long time to build, a single trace is instant. Each channel is scaled
-to its own range, as the hover shows the real value.
+All channels of a layer are drawn as ONE picture (a labelled montage, each channel on
+its own scale, `labelled_montage`), not as heatmaps: a class shares one server, and a
+grid of 32-64 heatmaps cost it about 0.2 s of CPU per rerun to describe; a picture costs
+a few milliseconds. The channel a student picks is then a real heatmap
+(`channel_figure`) whose hover gives the real values.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
-from torchvision.utils import make_grid
+from PIL import Image, ImageDraw, ImageFont
+
+from cnndemo.figures import images
 
 ACCENT = "#e4572e"
 MUTED = "#8aa1b1"
 
 
-def montage(maps: np.ndarray, cols: int = 8, pad: int = 1, symmetric: bool = False):
-    """Tile [C, H, W] into one 2-D array; NaN in the gaps.
+def tile_values(m: np.ndarray, symmetric: bool = False) -> np.ndarray:
+    """One channel scaled to [0, 1] on its own range: min..max (a flat map is all 0, black),
+    or, when `symmetric` (kernels), -max|m|..+max|m| so that 0 sits in the middle."""
+    m = np.asarray(m, dtype=np.float32)
+    if symmetric:
+        scale = float(np.abs(m).max()) or 1.0
+        return (m / scale + 1.0) / 2.0
+    lo, hi = float(m.min()), float(m.max())
+    return (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
 
-    Returns (display, raw, channel): `display` has each channel scaled to [0, 1]
-    (to [-1, 1] around zero when `symmetric`, for kernels), `raw` the real values,
-    `channel` the channel index of every cell (-1 in gaps).
-    """
+
+@lru_cache(maxsize=4)
+def _font(px: int):
+    return ImageFont.load_default(size=px)
+
+
+def labelled_montage(maps: np.ndarray, cols: int = 8, tile_px: int = 84, symmetric: bool = False,
+                     numbers: bool = True, selected: int | None = None) -> np.ndarray:
+    """All channels of a [C, H, W] activation (or kernel set) as ONE RGBA picture: each channel
+    on its own scale (grey; red/blue around zero when `symmetric`), every cell a crisp square,
+    the channel number above each tile, a frame around the `selected` channel, and
+    transparent gaps. A picture costs the server a fraction of what a grid of heatmaps does;
+    the page shows the one selected channel as a heatmap to hover for values."""
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim == 2:
         maps = maps[None]
     c, h, w = maps.shape
     cols = max(1, min(cols, c))
     rows = math.ceil(c / cols)
-    shape = (rows * (h + pad) - pad, cols * (w + pad) - pad)
-    display = np.full(shape, np.nan, np.float32)
-    raw = np.full(shape, np.nan, np.float32)
-    channel = np.full(shape, -1, np.int32)
-    for i in range(c):
-        m = maps[i]
-        if symmetric:
-            scale = float(np.abs(m).max()) or 1.0
-            shown = m / scale
-        else:
-            lo, hi = float(m.min()), float(m.max())
-            shown = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
-        r, k = divmod(i, cols)
-        y, x = r * (h + pad), k * (w + pad)
-        display[y : y + h, x : x + w] = shown
-        raw[y : y + h, x : x + w] = m
-        channel[y : y + h, x : x + w] = i
-    return display, raw, channel
+    f = max(1, round(tile_px / max(h, w)))
+    th, tw = h * f, w * f
+    gap = max(6, tw // 8)
+    font_px = max(9, min(13, tw // 3))
+    label_h = font_px + 3 if numbers else 0
+    edge = 3  # room for the selection frame around the outer tiles
+    width = 2 * edge + cols * tw + (cols - 1) * gap
+    height = 2 * edge + rows * (label_h + th) + (rows - 1) * gap
+    out = np.zeros((height, width, 4), np.uint8)
+    colorscale = "RdBu_r" if symmetric else "gray"
+    origins = [(edge + (i % cols) * (tw + gap), edge + (i // cols) * (label_h + th + gap) + label_h)
+               for i in range(c)]
+    if selected is not None and 0 <= selected < c:
+        x, y = origins[selected]
+        out[y - 3:y + th + 3, x - 3:x + tw + 3] = (*_rgb(ACCENT), 255)
+    shown = np.stack([tile_values(m, symmetric) for m in maps])
+    tiles = images.scale_rgb(shown, colorscale).repeat(f, axis=1).repeat(f, axis=2)  # [C, th, tw, 3]
+    for i, (x, y) in enumerate(origins):
+        out[y:y + th, x:x + tw, :3] = tiles[i]
+        out[y:y + th, x:x + tw, 3] = 255
+    if numbers:
+        picture = Image.fromarray(out, "RGBA")
+        pen = ImageDraw.Draw(picture)
+        for i, (x, y) in enumerate(origins):
+            colour = (*_rgb(ACCENT), 255) if i == selected else (102, 102, 102, 255)
+            pen.text((x + tw / 2, y - 2), str(i), fill=colour, font=_font(font_px), anchor="md")
+        out = np.asarray(picture)
+    return out
 
 
-def maps_figure(maps: np.ndarray, cols: int = 8, symmetric: bool = False, width_px: int = 480) -> go.Figure:
-    """All channels of a [C, H, W] activation (or kernel set) as one figure, channel numbers on top.
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
-    `width_px` is the width the figure is expected to get; the height follows from it so
-    that square pixels fill the space without a blank band above or below.
-    """
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim == 2:
-        maps = maps[None]
-    c, h, w = maps.shape
-    pad = max(2, h // 4) if h >= 7 else 1  # room for the channel numbers between rows
-    display, raw, channel = montage(maps, cols, pad, symmetric)
-    ncols = max(1, min(cols, c))
-    custom = np.stack([channel.astype(np.float32), raw], axis=-1)
-    # Annotations passed all at once: adding them one by one re-validates the layout each time.
-    labels = [
-        dict(x=(i % ncols) * (w + pad) + (w - 1) / 2, y=(i // ncols) * (h + pad) - 0.5, text=str(i),
-             showarrow=False, yanchor="bottom", font=dict(size=10, color="#666"))
-        for i in range(c)
-    ] if h >= 7 else []  # no room for numbers above tiny tiles (3x3 kernels); hover has them
-    fig = go.Figure(
+
+def channel_figure(values: np.ndarray, hover: str, symmetric: bool = False, write_values: bool = False,
+                   height: int = 300) -> go.Figure:
+    """One channel (a feature map, or one kernel) as a heatmap with its real values on hover
+    (`hover`: a plotly hover template); `write_values` prints each value in its cell."""
+    z = np.asarray(values, dtype=np.float32)
+    half = float(np.abs(z).max()) or 1.0
+    lo, hi = float(z.min()), float(z.max())
+    rows, cols = z.shape
+    axis = dict(constrain="domain", showgrid=False, zeroline=False, tickfont=dict(size=10),
+                dtick=1 if max(rows, cols) <= 7 else None)
+    # as wide as the square cells need, plus the colour bar: the bar sits beside the map
+    width = int((height - 20) * cols / rows) + 80
+    # one constructor call: plotly validates a figure once, not once per update_* call
+    return go.Figure(
         go.Heatmap(
-            z=display,
-            customdata=custom,
-            colorscale="RdBu_r" if symmetric else "gray",
-            zmin=-1 if symmetric else 0,
-            zmax=1,
-            showscale=False,
-            hoverongaps=False,
-            hovertemplate="channel %{customdata[0]:.0f}<br>value %{customdata[1]:.3f}<extra></extra>",
+            z=z, colorscale="RdBu_r" if symmetric else "gray",
+            zmin=-half if symmetric else lo, zmax=half if symmetric else (hi if hi > lo else lo + 1),
+            colorbar=dict(thickness=10, len=0.9), hovertemplate=hover + "<extra></extra>",
+            texttemplate="%{z:.2f}" if write_values else None, textfont=dict(size=12),
         ),
-        layout=dict(annotations=labels),
+        layout=dict(height=height, width=width, margin=dict(l=0, r=0, t=20, b=0), plot_bgcolor="rgba(0,0,0,0)",
+                    paper_bgcolor="rgba(0,0,0,0)", xaxis=dict(axis, side="top"),
+                    yaxis=dict(axis, autorange="reversed", scaleanchor="x")),
     )
-    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x", constrain="domain")
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_layout(
-        height=int(min(1200, max(80, width_px * display.shape[0] / display.shape[1] + (18 if labels else 0)))),
-        margin=dict(l=0, r=0, t=18 if labels else 0, b=0),
-        plot_bgcolor="rgba(0,0,0,0)",
-        paper_bgcolor="rgba(0,0,0,0)",
-    )
-    return fig
 
 
 def vector_figure(values: np.ndarray, title: str = "") -> go.Figure:
@@ -125,11 +141,11 @@ def probs_figure(probs: np.ndarray, classes: list[str], top: int, axis_title: st
             text=[f"{v:.0%}" if v >= 0.01 else "" for v in p], textposition="outside",
             textfont=dict(size=13), cliponaxis=False,
             hovertemplate="%{x}: %{y:.2%}<extra></extra>",
-        )
+        ),
+        layout=dict(yaxis=dict(range=[0, 1.12], tickformat=".0%", title=dict(text=axis_title)),
+                    xaxis=dict(type="category"), height=260, margin=dict(l=0, r=0, t=10, b=0),
+                    font=dict(size=14)),
     )
-    fig.update_yaxes(range=[0, 1.12], tickformat=".0%", title=axis_title)
-    fig.update_xaxes(type="category")
-    fig.update_layout(height=260, margin=dict(l=0, r=0, t=10, b=0), font=dict(size=14))
     return fig
 
 
@@ -142,11 +158,25 @@ def upscale(image: np.ndarray, factor: int = 10) -> np.ndarray:
 
 def montage_image(maps: np.ndarray, cols: int = 8, target_px: int = 240) -> np.ndarray:
     """A [C, H, W] activation as one crisp uint8 picture (channels side by side, each scaled
-    to its own range, grey between them)."""
-    maps = torch.as_tensor(np.asarray(maps, dtype=np.float32))
+    to its own range, grey between them): torchvision's make_grid(normalize=True,
+    scale_each=True, pad_value=0.35) in numpy, which loops over the channels in Python and
+    took the server ~70 ms for a digit's six layers; this takes a few."""
+    maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim == 2:
         maps = maps[None]
-    grey = make_grid(maps[:, None], nrow=max(1, min(cols, len(maps))), padding=max(1, maps.shape[-2] // 7),
-                     normalize=True, scale_each=True, pad_value=0.35)[0].numpy()
+    c, h, w = maps.shape
+    pad = max(1, h // 7)
+    ncols = max(1, min(cols, c))
+    nrows = math.ceil(c / ncols)
+    lo = maps.min(axis=(1, 2), keepdims=True)
+    hi = maps.max(axis=(1, 2), keepdims=True)
+    shown = (maps - lo) / np.maximum(hi - lo, 1e-5)
+    if c == 1:  # one channel alone: no frame around it (as make_grid does)
+        return upscale(shown[0], max(1, round(target_px / max(h, w))))
+    grey = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), 0.35, np.float32)
+    for i in range(c):
+        r, k = divmod(i, ncols)
+        y, x = r * (h + pad) + pad, k * (w + pad) + pad
+        grey[y:y + h, x:x + w] = shown[i]
     factor = max(1, round(target_px / max(grey.shape)))
     return upscale(grey, factor)

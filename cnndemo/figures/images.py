@@ -48,3 +48,23 @@ def map_image(values, colorscale: str = "gray", zmid: float | None = None,
     rgb = colourize(values, colorscale, zmid)
     cell = max(1, size // max(rgb.shape[:2]))
     return np.repeat(np.repeat(rgb, cell, axis=0), cell, axis=1)
+
+
+def scale_rgb(t, colorscale: str = "gray") -> np.ndarray:
+    """Positions `t` in [0, 1] on a plotly colour scale -> uint8 RGB, shape t.shape + (3,)."""
+    stops, rgb = _scale(colorscale)
+    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
+    out = np.stack([np.interp(t, stops, rgb[:, c]) for c in range(3)], axis=-1)
+    return np.round(out).astype(np.uint8)
+
+
+def png(image: np.ndarray) -> bytes:
+    """A uint8 [H, W], [H, W, 3] or [H, W, 4] array as PNG bytes (lossless: crisp cells, no
+    JPEG smudges), compressed fast: maps are mostly flat blocks, which compress well anyway."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()

@@ -5,9 +5,7 @@ Arrays and plain lists in, figures out; nothing here trains or knows about Strea
 from __future__ import annotations
 
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
            "#e377c2"]
@@ -26,6 +24,28 @@ def _layout(fig, height, title=None):
     return fig
 
 
+def _two_panels(panels: tuple[list, list], titles: tuple[str, str], height: int, axes: tuple[dict, dict],
+                x_axis: dict, title: str | None = None, shapes: list | None = None,
+                annotations: list | None = None) -> go.Figure:
+    """Two side-by-side panels (loss, accuracy) built in ONE constructor call: what
+    make_subplots + add_trace + update_* draw, without validating the figure a dozen times
+    (the live curves are redrawn every second for every student whose run is training)."""
+    data = [dict(t, xaxis="x", yaxis="y") for t in panels[0]]
+    data += [dict(t, xaxis="x2", yaxis="y2") for t in panels[1]]
+    notes = [dict(text=text, x=x, y=1.0, xref="paper", yref="paper", xanchor="center",
+                  yanchor="bottom", showarrow=False, font=dict(size=16))
+             for text, x in zip(titles, (0.225, 0.775))]
+    layout = dict(
+        xaxis=dict(x_axis, domain=[0.0, 0.45], anchor="y"),
+        xaxis2=dict(x_axis, domain=[0.55, 1.0], anchor="y2"),
+        yaxis=dict(axes[0], domain=[0.0, 1.0], anchor="x"),
+        yaxis2=dict(axes[1], domain=[0.0, 1.0], anchor="x2"),
+        annotations=notes + (annotations or []), shapes=shapes or [],
+        height=height, margin=dict(l=50, r=20, t=50 if title else 30, b=40),
+        title=title, legend=dict(orientation="h", y=-0.18), template="plotly_white")
+    return go.Figure(data=[go.Scatter(t) for t in data], layout=layout)
+
+
 def curves_figure(batches: list, epochs: list, labels: dict, overfit_epoch: int | None = None,
                   title: str | None = None) -> go.Figure:
     """Loss (left) and accuracy (right) against epochs: the live per-batch training values
@@ -33,43 +53,40 @@ def curves_figure(batches: list, epochs: list, labels: dict, overfit_epoch: int 
 
     `labels` holds the translated words: loss, acc, epoch, train_batches, train, test, overfit.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(labels["loss"], labels["acc"]),
-                        horizontal_spacing=0.1)
     bx = [batch_x(b) for b in batches]
     ex = [e["epoch"] for e in epochs]
+    panels = ([], [])
     for col, (bkey, tr_key, te_key) in enumerate(
-            [("loss", "train_loss", "test_loss"), ("acc", "train_acc", "test_acc")], start=1):
-        show = col == 1
+            [("loss", "train_loss", "test_loss"), ("acc", "train_acc", "test_acc")]):
+        show = col == 0
         if batches:
-            fig.add_trace(go.Scatter(x=bx, y=[b[bkey] for b in batches], mode="lines",
-                                     line=dict(color=TRAIN_COLOR, width=1), opacity=0.35,
-                                     name=labels["train_batches"], legendgroup="b",
-                                     showlegend=show), 1, col)
+            panels[col].append(dict(x=bx, y=[b[bkey] for b in batches], mode="lines",
+                                    line=dict(color=TRAIN_COLOR, width=1), opacity=0.35,
+                                    name=labels["train_batches"], legendgroup="b", showlegend=show))
             live = [b for b in batches if te_key in b]
             if live:
-                fig.add_trace(go.Scatter(x=[batch_x(b) for b in live], y=[b[te_key] for b in live],
-                                         mode="lines+markers", opacity=0.5, marker=dict(size=4),
-                                         line=dict(color=TEST_COLOR, width=1),
-                                         name=labels["test_live"], legendgroup="tl",
-                                         showlegend=show), 1, col)
+                panels[col].append(dict(x=[batch_x(b) for b in live], y=[b[te_key] for b in live],
+                                        mode="lines+markers", opacity=0.5, marker=dict(size=4),
+                                        line=dict(color=TEST_COLOR, width=1), name=labels["test_live"],
+                                        legendgroup="tl", showlegend=show))
         if epochs:
-            fig.add_trace(go.Scatter(x=ex, y=[e[tr_key] for e in epochs], mode="lines+markers",
-                                     line=dict(color=TRAIN_COLOR, width=3), name=labels["train"],
-                                     legendgroup="tr", showlegend=show), 1, col)
-            fig.add_trace(go.Scatter(x=ex, y=[e[te_key] for e in epochs], mode="lines+markers",
-                                     line=dict(color=TEST_COLOR, width=3), name=labels["test"],
-                                     legendgroup="te", showlegend=show), 1, col)
+            panels[col].append(dict(x=ex, y=[e[tr_key] for e in epochs], mode="lines+markers",
+                                    line=dict(color=TRAIN_COLOR, width=3), name=labels["train"],
+                                    legendgroup="tr", showlegend=show))
+            panels[col].append(dict(x=ex, y=[e[te_key] for e in epochs], mode="lines+markers",
+                                    line=dict(color=TEST_COLOR, width=3), name=labels["test"],
+                                    legendgroup="te", showlegend=show))
+    shapes, notes = [], []
     if overfit_epoch is not None:
-        for col in (1, 2):
-            fig.add_vline(x=overfit_epoch, line=dict(color="#ff7f0e", dash="dash", width=2),
-                          row=1, col=col)
-        fig.add_annotation(x=overfit_epoch, y=1.0, yref="y domain", xref="x",
-                           text=labels["overfit"], showarrow=False, xanchor="left",
-                           font=dict(color="#ff7f0e"), bgcolor="rgba(255,255,255,0.8)")
-    fig.update_xaxes(title_text=labels["epoch"], rangemode="tozero")
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    return _layout(fig, 360, title)
+        shapes = [dict(type="line", x0=overfit_epoch, x1=overfit_epoch, xref=xref, y0=0, y1=1,
+                       yref=f"{yref} domain", line=dict(color="#ff7f0e", dash="dash", width=2))
+                  for xref, yref in (("x", "y"), ("x2", "y2"))]
+        notes = [dict(x=overfit_epoch, y=1.0, yref="y domain", xref="x", text=labels["overfit"],
+                      showarrow=False, xanchor="left", font=dict(color="#ff7f0e"),
+                      bgcolor="rgba(255,255,255,0.8)")]
+    return _two_panels(panels, (labels["loss"], labels["acc"]), 360,
+                       (dict(rangemode="tozero"), dict(range=[0, 1.02], tickformat=".0%")),
+                       dict(title=dict(text=labels["epoch"]), rangemode="tozero"), title, shapes, notes)
 
 
 def comparison_figure(runs: list, labels: dict) -> go.Figure:
@@ -77,23 +94,21 @@ def comparison_figure(runs: list, labels: dict) -> go.Figure:
 
     `runs`: list of {"label", "epochs": [{"epoch", "train_loss", ...}]}.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(labels["loss"], labels["acc"]),
-                        horizontal_spacing=0.1)
+    panels = ([], [])
     for i, run in enumerate(runs):
         color = PALETTE[i % len(PALETTE)]
         ex = [e["epoch"] for e in run["epochs"]]
-        for col, key in enumerate(("loss", "acc"), start=1):
+        for col, key in enumerate(("loss", "acc")):
             for split, dash in (("test", "solid"), ("train", "dot")):
-                fig.add_trace(go.Scatter(
+                panels[col].append(dict(
                     x=ex, y=[e[f"{split}_{key}"] for e in run["epochs"]], mode="lines+markers",
                     line=dict(color=color, dash=dash, width=3 if split == "test" else 2),
                     name=f"{run['label']} ({labels[split]})", legendgroup=f"{i}{split}",
-                    showlegend=col == 1), 1, col)
-    fig.update_xaxes(title_text=labels["epoch"], dtick=1)
+                    showlegend=col == 0))
     # different losses (MSE ~0.01, cross-entropy ~0.5) only share an axis on a log scale
-    fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", row=1, col=2)
-    return _layout(fig, 420)
+    return _two_panels(panels, (labels["loss"], labels["acc"]), 420,
+                       (dict(type="log"), dict(tickformat=".0%")),
+                       dict(title=dict(text=labels["epoch"]), dtick=1))
 
 
 def confusion_figure(confusion: list, classes: list, labels: dict,
@@ -150,21 +165,44 @@ def per_class_figure(per_class: list, classes: list, labels: dict) -> go.Figure:
 
 def image_grid(images: np.ndarray, titles: list, cols: int = 8,
                height_per_row: int = 120) -> go.Figure:
-    """Small grayscale images (uint8 [N, 28, 28], white ink on black) with a caption each."""
+    """Small grayscale images (uint8 [N, 28, 28], white ink on black) with a caption each.
+
+    The images travel as ONE PNG in one image trace (nobody hovers over them), the captions
+    as annotations: a facet per image made plotly build and serialize a subplot each, about
+    70 ms of the server's CPU per grid on every rerun of the page."""
     images = np.asarray(images)
-    n = len(images)
+    if images.ndim == 4:
+        images = images[:, 0]
+    n, h, w = images.shape
     cols = max(1, min(cols, n))
     rows = max(1, -(-n // cols))
-    # one facet per image; plotly keeps the pixels square and labels each "facet_col=<k>"
-    fig = px.imshow(images, facet_col=0, facet_col_wrap=cols, color_continuous_scale="gray",
-                    zmin=0, zmax=255, facet_col_spacing=0.02,
-                    facet_row_spacing=min(0.35 / rows, 0.12))
-    fig.for_each_annotation(lambda a: a.update(text=titles[int(a.text.split("=")[1])]))
-    fig.update_traces(hoverinfo="skip", hovertemplate=None)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_coloraxes(showscale=False)
-    fig.update_annotations(font=dict(size=11, color="#333"))
-    fig.update_layout(height=rows * height_per_row + 40, margin=dict(l=5, r=5, t=35, b=5),
-                      template="plotly_white")
-    return fig
+    gap, band = max(2, w // 7), max(8, h // 3)  # between tiles; room for a caption above each
+    cell_w, cell_h = w + gap, h + band
+    sheet = np.full((rows * cell_h, cols * cell_w - gap), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        y, x = r * cell_h + band, c * cell_w
+        sheet[y:y + h, x:x + w] = np.clip(img, 0, 255).astype(np.uint8)
+    notes = [dict(x=(i % cols) * cell_w + w / 2, y=(i // cols) * cell_h + band - 1, text=str(t),
+                  showarrow=False, yanchor="bottom", font=dict(size=11, color="#333"))
+             for i, t in enumerate(titles[:n])]
+    hidden = dict(visible=False, showgrid=False, zeroline=False)
+    return go.Figure(
+        go.Image(source=_png_uri(sheet), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"),
+        # no template: validating one (plotly_white) is most of the cost of building a figure
+        layout=dict(height=rows * height_per_row + 40, margin=dict(l=5, r=5, t=5, b=5),
+                    paper_bgcolor="white", plot_bgcolor="white", annotations=notes,
+                    xaxis=dict(hidden, range=[-0.5, sheet.shape[1] - 0.5], constrain="domain"),
+                    yaxis=dict(hidden, range=[sheet.shape[0] - 0.5, -0.5], scaleanchor="x",
+                               constrain="domain")))
+
+
+def _png_uri(gray: np.ndarray) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(gray, "L").save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -46,6 +46,13 @@ def test_draw_one_and_seven_then_clear(app_server, browser_page, app_ready):
     app_ready(page)
     expect(page.get_by_text("What each layer sees")).to_be_visible()
     expect(page.get_by_text("[1, 1, 28, 28] → [1, 32, 28, 28]", exact=False)).to_be_visible()
+    # Layer 0 up close: every kernel and map as a picture, the picked channel as a heatmap.
+    expect(page.get_by_text("Channel 0 up close")).to_be_visible()
+    expect(page.locator(".st-key-draw_channel_map .js-plotly-plot")).to_be_visible(timeout=30_000)
+    expect(page.locator(".st-key-draw_channel_kernel .js-plotly-plot")).to_be_visible()
+    pictures = page.locator("[data-testid='stImage'] img")
+    assert pictures.count() >= 9
+    assert all(pictures.nth(i).evaluate("img => img.naturalWidth") > 0 for i in range(pictures.count()))
 
     clear(page, app_ready)
     expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()

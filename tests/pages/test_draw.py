@@ -1,6 +1,7 @@
 """The Draw page through AppTest: a drawing injected into the canvas's state."""
 
 import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,20 @@ def texts(elements) -> str:
     return " ".join(str(e.value) for e in elements)
 
 
+def heatmaps(at: AppTest) -> list[np.ndarray]:
+    """The values of every heatmap on the page, as the browser receives them."""
+    out = []
+    for chart in at.get("plotly_chart"):
+        for trace in json.loads(chart.proto.spec)["data"]:
+            if trace["type"] == "heatmap":
+                z = trace["z"]
+                if isinstance(z, dict):  # plotly's typed array: base64 bytes, dtype and shape
+                    shape = [int(n) for n in str(z["shape"]).split(",")]
+                    z = np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape(shape)
+                out.append(np.asarray(z, np.float32))
+    return out
+
+
 def test_drawing_is_predicted_and_every_layer_is_shown():
     # The oracle: the same drawing straight through cnndemo, without the page.
     model = checkpoints.load(checkpoints.shipped_path("mnist"))
@@ -58,9 +73,22 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     assert len(maps) >= 3
     for layer in maps:
         assert f"{layer.index}: {layer.name} · `{shape(layer.shape)}`" in captions
-    # Layer 0 (a conv) in detail: kernels beside feature maps, plus the probability chart.
+    # Layer 0 (a conv) in detail: all kernels and all feature maps as pictures (PNG), beside
+    # the picture of the input and the overview's; then one channel's kernel and map as
+    # heatmaps whose values are the model's own.
     assert expected.layers[0].kind == "Conv2d"
-    assert len(at.get("plotly_chart")) == 3
+    urls = [u for img in at.get("image") for u in img.value]
+    assert len(urls) == 1 + len(maps) + 2 and all(u.endswith(".png") for u in urls)
+    weights = model.model[0].weight.detach().numpy()
+    assert at.slider(key="draw_channel_0").max == expected.layers[0].shape[1] - 1
+    kernel, fmap = heatmaps(at)
+    np.testing.assert_allclose(kernel, weights[0, 0], rtol=1e-6)
+    np.testing.assert_allclose(fmap, expected.layers[0].values[0], rtol=1e-5, atol=1e-6)
+    at.slider(key="draw_channel_0").set_value(5).run()
+    assert "Channel 5 up close" in texts(at.markdown)
+    kernel, fmap = heatmaps(at)
+    np.testing.assert_allclose(kernel, weights[5, 0], rtol=1e-6)
+    np.testing.assert_allclose(fmap, expected.layers[0].values[5], rtol=1e-5, atol=1e-6)
     # A conv layer with several input channels: a slider picks which slice of the kernels to show.
     deep = next(layer for layer in expected.layers[1:] if layer.kind == "Conv2d")
     c_in = expected.layers[deep.index - 1].shape[1]
@@ -68,6 +96,16 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     assert not at.exception
     assert at.slider(key=f"draw_kernel_in_{deep.index}").max == c_in - 1
     assert f"Feature maps, output {shape(deep.shape)}" in texts(at.markdown)
+    at.slider(key=f"draw_kernel_in_{deep.index}").set_value(2)
+    at.slider(key=f"draw_channel_{deep.index}").set_value(7).run()
+    kernel, fmap = heatmaps(at)
+    np.testing.assert_allclose(kernel, model.model[deep.index].weight.detach().numpy()[7, 2], rtol=1e-6)
+    np.testing.assert_allclose(fmap, expected.layers[deep.index].values[7], rtol=1e-5, atol=1e-6)
+    # A pooling layer: its maps as a picture, one channel as a heatmap.
+    pool = next(layer for layer in expected.layers if layer.kind == "MaxPool2d")
+    at.selectbox(key="draw_layer").set_value(pool.index).run()
+    (fmap,) = heatmaps(at)
+    np.testing.assert_allclose(fmap, pool.values[0], rtol=1e-5, atol=1e-6)
     at.selectbox(key="draw_layer").set_value(len(expected.layers) - 1).run()
     assert "Output [1, 10]: 10 numbers" in texts(at.markdown)
     # Clear empties the canvas (a new key) and the prediction is gone.
@@ -127,3 +165,5 @@ def test_broken_model_falls_back_and_korean_text(tmp_path, lang):
     assert "broken.pt" in texts(at.warning)  # says which file and why
     assert [m.value for m in at.metric] == ["1"]  # and still reads with the shipped model
     assert at.title[0].value == "숫자 그리기"
+    assert "0번 채널 자세히 보기" in texts(at.markdown)  # the layer detail speaks Korean too
+    assert "자세히 볼 채널" in at.slider(key="draw_channel_0").label

@@ -46,7 +46,27 @@ def test_confusion_matrix_prints_every_count_and_marks_the_selected_cell():
     assert (fig.layout.shapes[0].x0, fig.layout.shapes[0].y0) == (-0.5, 0.5)
 
 
-def test_image_grid_has_one_panel_per_image():
-    imgs = np.zeros((10, 28, 28), dtype=np.uint8)
-    fig = F.image_grid(imgs, [str(i) for i in range(10)], cols=4)
-    assert len(fig.data) == 10 and len(fig.layout.annotations) == 10
+def test_image_grid_is_one_picture_holding_every_image_under_its_caption():
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (10, 28, 28)).astype(np.uint8)
+    fig = F.image_grid(imgs, [f"#{i}" for i in range(10)], cols=4)
+    assert len(fig.data) == 1 and fig.data[0].type == "image"
+    sheet = _decode(fig.data[0].source)
+    gap, band = 4, 9  # between tiles, and the caption band above each row
+    for i, note in enumerate(fig.layout.annotations):
+        assert note.text == f"#{i}"
+        r, c = divmod(i, 4)
+        y, x = r * (28 + band) + band, c * (28 + gap)
+        np.testing.assert_array_equal(sheet[y:y + 28, x:x + 28], imgs[i])  # the real pixels
+        assert x < note.x < x + 28 and note.y <= y  # the caption sits above its own image
+    assert sheet.shape == (3 * (28 + band), 4 * (28 + gap) - gap)
+
+
+def _decode(uri: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    assert uri.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
