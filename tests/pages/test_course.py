@@ -49,7 +49,7 @@ def text(at) -> str:
 
 
 def tables(at) -> list:
-    return [d.value for d in at.dataframe]
+    return [d.value for d in (*at.dataframe, *at.table)]
 
 
 # ----- item 1: weight sharing -----
