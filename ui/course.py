@@ -150,6 +150,17 @@ def volume_reading() -> None:
 
 
 # ----- shapes page: the layer pattern -----
+@functools.cache
+def _preset_patterns() -> tuple:
+    """(preset, formula, a, b, c, FC) of every preset network (fixed, shared)."""
+    out = []
+    for name, p in arch.PRESETS.items():
+        pat = C.layer_pattern(p.spec)
+        a, b = pat.per_stage()
+        out.append((name, pat.formula(), a, b, str(pat.pools), str(pat.fc)))
+    return tuple(out)
+
+
 def layer_pattern(layers) -> None:
     st.subheader(tr("shapes.pattern_title"))
     st.markdown(tr("shapes.pattern_intro"))
@@ -159,12 +170,8 @@ def layer_pattern(layers) -> None:
         st.error(str(e))
         return
     _big(tr("shapes.pattern_this", formula=mine.formula()), 1.1)
-    rows = []
-    for name, p in arch.PRESETS.items():
-        pat = C.layer_pattern(p.spec)
-        a, b = pat.per_stage()
-        rows.append({tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
-                     tr("shapes.pattern_col_formula"): pat.formula(),
-                     "a": a, "b": b, "c": str(pat.pools), "FC": str(pat.fc)})
+    rows = [{tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
+             tr("shapes.pattern_col_formula"): formula, "a": a, "b": b, "c": c, "FC": fc}
+            for name, formula, a, b, c, fc in _preset_patterns()]
     st.table(rows, hide_index=True)
     st.caption(tr("shapes.pattern_note"))
