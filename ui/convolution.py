@@ -203,7 +203,7 @@ def _learned(model_key: tuple, _model, img: np.ndarray) -> tuple[str, int, list,
             [png(fl.maps[i], size=112) for i in range(n)])
 
 
-def _model_key(loaded) -> tuple:
+def model_key(loaded) -> tuple:
     path = loaded.path
     return str(path), path.stat().st_mtime if path.exists() else 0.0
 
@@ -222,7 +222,7 @@ def real_filters(custom: np.ndarray | None) -> None:
     st.markdown(f"#### {tr('convolution.learned')}")
     try:
         loaded = digits_model()
-        layer, total, kernels, fmaps = _learned(_model_key(loaded), loaded.model, img)
+        layer, total, kernels, fmaps = _learned(model_key(loaded), loaded.model, img)
     except (checkpoints.CheckpointError, filters.NoConvLayer) as e:
         st.error(tr("convolution.err_model", reason=str(e)))
         return
