@@ -170,8 +170,11 @@ def layer_pattern(layers) -> None:
         st.error(str(e))
         return
     _big(tr("shapes.pattern_this", formula=mine.formula()), 1.1)
+    def cell(v: str) -> str:  # st.table reads cells as markdown: a lone "-" is a bullet
+        return "–" if v == "-" else v
+
     rows = [{tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
-             tr("shapes.pattern_col_formula"): formula, "a": a, "b": b, "c": c, "FC": fc}
-            for name, formula, a, b, c, fc in _preset_patterns()]
+             tr("shapes.pattern_col_formula"): formula, "a": cell(a), "b": cell(b), "c": c,
+             "FC": fc} for name, formula, a, b, c, fc in _preset_patterns()]
     st.table(rows, hide_index=True)
     st.caption(tr("shapes.pattern_note"))

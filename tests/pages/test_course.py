@@ -107,6 +107,7 @@ def test_layer_pattern_on_the_shapes_page(lang, lead):
     rows = {r.iloc[1]: (r["a"], r["b"], r["c"], r["FC"]) for _, r in table.iterrows()}
     assert rows["[(conv·1 + ReLU)·2 + pool] + [(conv·1 + ReLU)·1 + pool] + FC·2"] == ("1", "2, 1", "2", "2")
     assert rows["[(conv·1 + ReLU)·1 + pool]·3 + FC·2"] == ("1", "1", "3", "2")
+    assert rows["FC·2"] == ("–", "–", "0", "2")  # a dash, not a markdown bullet
 
 
 # ----- item 3: the 3-D reading with the active model's volumes -----
