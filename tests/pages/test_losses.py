@@ -209,12 +209,15 @@ def test_a_link_opens_its_tab(lang):
     at.session_state["lang"] = lang
     at.query_params["tab"] = "grad"
     at.query_params["true"] = "1"
+    at.query_params["z2"] = "4.5"
     at.run()
     assert not at.exception, at.exception
     assert [i for i, t in enumerate(at.tabs) if t.children] == [TAB["grad"]]
     assert at.session_state["losses_tab"] == label("grad", lang)
     grads = {m.label: m.value for m in at.tabs[TAB["grad"]].metric}
-    z = torch.tensor(L.LOGIT_PRESETS["right"], requires_grad=True)
+    logits = list(L.LOGIT_PRESETS["right"])
+    logits[2] = 4.5  # the link's logit, though its slider (first tab) is not drawn
+    z = torch.tensor(logits, requires_grad=True)
     F.cross_entropy(z[None], torch.tensor([1])).backward()
     assert float(grads["∂CE/∂z1"]) == pytest.approx(z.grad[1].item(), abs=6e-5)
     assert at.query_params["tab"] in ("grad", ["grad"])
