@@ -20,6 +20,8 @@ from ui.common import digits_model, lang, shared_figure, show_error, tr
 PLOT = {"displayModeBar": False}
 grid = shared_figure(fc.number_grid)
 _step_figure = shared_figure(fc.step_figure, hash_funcs={ops.Result: pickle.dumps})
+# the maps of repeated convolutions, for the class (read only)
+_stack = st.cache_resource(show_spinner=False, max_entries=256)(ops.stack)
 
 
 def png(values, colorscale: str = "gray", zmid: float | None = None, size: int = 168) -> bytes:
@@ -88,7 +90,7 @@ def step_through(res: ops.Result, page: str, fmt: str = ".2f") -> None:
 def stacking(x: np.ndarray, k: np.ndarray, bias: float) -> None:
     keep = st.toggle(tr("convolution.stack_keep"), key="convolution_stack_keep")
     pad = (k.shape[0] - 1) // 2 if keep else 0
-    maps = ops.stack(x, k, times=4 if keep else 12, padding=pad, bias=bias)
+    maps = _stack(x, k, times=4 if keep else 12, padding=pad, bias=bias)
     st.markdown(" → ".join(f"**{m.shape[0]}×{m.shape[1]}**" for m in maps))
     cols = st.columns(len(maps))
     for i, (col, m) in enumerate(zip(cols, maps)):

@@ -264,3 +264,18 @@ def test_training_page_with_a_full_data_folder(monkeypatch, tmp_path):
         assert any("학습 이미지가 300개" in i.value and "0.9883" in i.value for i in at.info)
     finally:
         data._MEMORY.clear()
+
+
+@pytest.mark.parametrize("weights", [(1, 2, 3, 4), (-1, 0.5, 3, 8), (0, 0, 0, 0)])
+def test_weight_sharing_figure_fast_path_draws_the_same_figure(weights):
+    import plotly.io as pio
+
+    from cnndemo.figures import course as F
+    from cnndemo.lessons import course as C
+    from ui.course import ws_figure
+
+    ws = C.weight_sharing(weights)
+    labels = {"input": "input 0..8", "output": "output"}
+    want = F.weight_sharing_figure(ws.image, ws.edges, ws.output, labels)
+    got = ws_figure(ws, labels)
+    assert json.loads(pio.to_json(got.to_dict())) == json.loads(pio.to_json(want.to_dict()))
