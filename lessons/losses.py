@@ -1,6 +1,11 @@
-"""Loss lab: softmax, entropy, cross-entropy vs MSE vs L1, and the losses of the real model."""
+"""Loss lab: softmax, entropy, cross-entropy vs MSE vs L1, and the losses of the real model.
+
+Five tabs; only the open tab runs (``on_change="rerun"``), and the open tab is part of the
+page's link (``losses_tab``), so a link opens the tab it names.
+"""
 import streamlit as st
 
+from cnndemo.classroom.pages import LOSS_TABS
 from cnndemo.lessons import losses as L
 from ui import losses as V
 from ui.common import tr
@@ -19,15 +24,15 @@ temp = c3.slider(tr("losses.temperature"), 0.1, 5.0, step=0.1, key="losses_temp"
 unit = c4.radio(tr("losses.unit"), L.UNITS, key="losses_unit", horizontal=True,
                 format_func=V.unit_label)
 
-tabs = st.tabs([tr(f"losses.tab.{t}") for t in ("softmax", "compare", "grad", "entropy", "model")],
-               key="losses.tab")
-with tabs[0]:
-    logits = V.render_softmax(temp, k)
-with tabs[1]:
-    V.render_comparison(logits, temp, k, unit)
-with tabs[2]:
-    V.render_gradients(logits, temp, k)
-with tabs[3]:
-    V.render_entropy(unit)
-with tabs[4]:
-    V.render_model(unit)
+SECTIONS = {
+    "softmax": lambda: V.render_softmax(temp, k),
+    "compare": lambda: V.render_comparison(V.logits(), temp, k, unit),
+    "grad": lambda: V.render_gradients(V.logits(), temp, k),
+    "entropy": lambda: V.render_entropy(unit),
+    "model": lambda: V.render_model(unit),
+}
+tabs = st.tabs([V.tab_label(t) for t in LOSS_TABS], key=V.TAB, on_change="rerun")
+for tab, name in zip(tabs, LOSS_TABS):
+    if tab.open is not False:
+        with tab:
+            SECTIONS[name]()

@@ -43,10 +43,9 @@ V.render_totals(report)
 st.caption(tr("shapes.totals_caption", batch=batch))
 show_code(shapes.receptive_fields, "shapes.rf_code")
 
-tab3d, tabcode, tabex, tabtrain = st.tabs([tr(f"shapes.tab.{k}")
-                                           for k in ("3d", "code", "exercises", "train")],
-                                          key="shapes.tab")
-with tab3d:
+
+
+def _tab_3d():
     if len(report.input_shape) == 3:
         st.plotly_chart(V.volumes_figure(report.rows, report.input_shape), key="shapes.3d",
                         width="stretch")
@@ -54,12 +53,26 @@ with tab3d:
     else:
         st.info(tr("shapes.3d_vector"))
     course_view.layer_pattern(report.layers)
-with tabcode:
+
+
+def _tab_code():
     st.caption(tr("shapes.code_caption"))
     st.code(shapes.pytorch_source(report.layers, report.input_shape), language="python")
-with tabex:
+
+
+def _tab_exercises():
     st.caption(tr("shapes.ex.intro"))
     V.render_exercises()
-with tabtrain:
+
+
+def _tab_train():
     st.caption(tr("shapes.train_caption"))
     V.render_handoff(report)
+
+
+# only the open tab runs (on_change="rerun")
+SECTIONS = {"3d": _tab_3d, "code": _tab_code, "exercises": _tab_exercises, "train": _tab_train}
+for tab, name in zip(st.tabs(V.tab_labels(), key=V.TAB, on_change="rerun"), V.TABS):
+    if tab.open is not False:
+        with tab:
+            SECTIONS[name]()

@@ -1,6 +1,10 @@
 """Views for the course items of issue 15 on the convolution, pooling and shapes pages."""
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from cnndemo.core import arch, checkpoints
@@ -8,9 +12,13 @@ from cnndemo.figures import convolution as fc
 from cnndemo.figures import course as F
 from cnndemo.lessons import course as C
 from cnndemo.lessons import filters
-from ui.common import active_model, lang, tr
+from ui.common import active_model, lang, shared_figure, shared_figures, tr
+from ui.convolution import grid
 
 PLOT = {"displayModeBar": False}
+# Built once for the class, keyed by their inputs: most of these never change.
+FF = shared_figures(F, "timeline_figure")
+volume_boxes = shared_figure(fc.volume_boxes)
 
 
 def _big(text: str, size: float = 1.2) -> None:
@@ -23,6 +31,25 @@ def dataset_caption(ds) -> str:
 
 
 # ----- convolution page -----
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _ws_spec(image, edges: tuple, labels: tuple) -> dict:
+    """The weight-sharing figure's spec with the outputs left out: the lines, the nodes and
+    the input never change with the weights (read only)."""
+    return F.weight_sharing_figure(image, list(edges), np.zeros(4), dict(labels)).to_dict()
+
+
+def ws_figure(ws, labels: dict) -> go.Figure:
+    """F.weight_sharing_figure for these weights, in about 1 ms instead of 25: the shared
+    spec with this output's numbers written into the output nodes (the trace named
+    labels["output"])."""
+    base = _ws_spec(ws.image, tuple(ws.edges), tuple(labels.items()))
+    text = [f"{v:g}" for v in ws.output.ravel()]
+    data = [{**t, "text": text} if t.get("name") == labels["output"] else t
+            for t in base["data"]]
+    return go.Figure({**base, "data": data}, _validate=False)
+
+
+@st.fragment
 def weight_sharing() -> None:
     """Seed 004's 3x3 image 0..8 and 2x2 kernel w0..w3 as a network of 16 lines, 4 weights."""
     st.header(tr("convolution.ws_title"))
@@ -36,9 +63,8 @@ def weight_sharing() -> None:
         st.error(str(e))
         return
     left, right = st.columns([1, 1.2])
-    left.plotly_chart(F.weight_sharing_figure(ws.image, ws.edges, ws.output,
-                                              {"input": tr("convolution.ws_in"),
-                                               "output": tr("convolution.ws_out")}),
+    left.plotly_chart(ws_figure(ws, {"input": tr("convolution.ws_in"),
+                                     "output": tr("convolution.ws_out")}),
                       config=PLOT, key="convolution_ws_fig")
     with right:
         for n, (sym, num) in enumerate(zip(ws.symbolic, ws.arithmetic)):
@@ -48,26 +74,41 @@ def weight_sharing() -> None:
                        dense=ws.dense_weights))
 
 
-def tilted_x() -> None:
-    """The tilted X beside the shifted X: few pixels in common, the diagonal filter still fires."""
+@functools.cache
+def _tilt():
+    """The tilted X, the overlaps and the diagonal filter's responses (fixed, shared)."""
     x, xs, xt = filters.x_image(), filters.x_image(shift=1), C.tilted_x()
     both_s, ink = filters.ink_overlap(x, xs)
     both_t, _ = filters.ink_overlap(x, xt)
     r = {name: C.diagonal_response(img, filters.DIAGONAL) for name, img in
          (("x", x), ("shift", xs), ("tilt", xt))}
+    return xt, both_s, both_t, ink, r
+
+
+def tilted_x() -> None:
+    """The tilted X beside the shifted X: few pixels in common, the diagonal filter still fires."""
+    xt, both_s, both_t, ink, r = _tilt()
     st.subheader(tr("convolution.tilt_title"))
     cols = st.columns(2)
-    cols[0].plotly_chart(fc.number_grid(xt, tr("convolution.tilt_img"), width=330), config=PLOT,
+    cols[0].plotly_chart(grid(xt, tr("convolution.tilt_img"), width=330), config=PLOT,
                          key="convolution_tilt_x")
-    cols[1].plotly_chart(fc.number_grid(r["tilt"].fmap, tr("convolution.tilt_map"), width=330),
+    cols[1].plotly_chart(grid(r["tilt"].fmap, tr("convolution.tilt_map"), width=330),
                          config=PLOT, key="convolution_tilt_map")
     rows = [{tr("convolution.tilt_col_img"): tr(f"convolution.tilt_row_{k}"),
              tr("convolution.tilt_col_common"): f"{n} / {ink}" if k != "x" else f"{ink} / {ink}",
              tr("convolution.tilt_col_best"): f"{r[k].best:.2f}",
              tr("convolution.tilt_col_strong"): r[k].strong}
             for k, n in (("x", ink), ("shift", both_s), ("tilt", both_t))]
-    st.dataframe(rows, hide_index=True, key="convolution_tilt_table")
+    st.table(rows, hide_index=True)
     st.markdown(tr("convolution.tilt_explain", common=both_t, ink=ink, best=f"{r['tilt'].best:.2f}"))
+
+
+@functools.cache
+def _lenet() -> tuple[list, list[str]]:
+    """LeNet-5's volumes and its fully connected widths (fixed, shared)."""
+    stages = C.volume_stages(C.LENET5, C.LENET5_INPUT)
+    fcs = [str(r.output_shape[1]) for r in arch.infer(C.LENET5, C.LENET5_INPUT) if r.type == "Linear"]
+    return stages, fcs
 
 
 def history() -> None:
@@ -75,21 +116,29 @@ def history() -> None:
     st.markdown(tr("convolution.hist_text"))
     events = [(1959, tr("convolution.hist_hw"), tr("convolution.hist_hw_detail")),
               (1998, tr("convolution.hist_lenet"), tr("convolution.hist_lenet_detail"))]
-    st.plotly_chart(F.timeline_figure(events), config=PLOT, key="convolution_hist_timeline")
-    stages = C.volume_stages(C.LENET5, C.LENET5_INPUT)
+    st.plotly_chart(FF.timeline_figure(events), config=PLOT, key="convolution_hist_timeline")
+    stages, fcs = _lenet()
     st.markdown(tr("convolution.hist_lenet_shapes"))
-    fcs = [str(r.output_shape[1]) for r in arch.infer(C.LENET5, C.LENET5_INPUT) if r.type == "Linear"]
     _big(" → ".join([f"{c}×{h}×{w}" for _, (c, h, w) in stages] + fcs), 1.1)
     labels = [(tr("convolution.input") if n == "input" else n, s) for n, s in stages]
-    st.plotly_chart(fc.volume_boxes(labels, depth_scale=0.12), config=PLOT, key="convolution_hist_lenet")
+    st.plotly_chart(volume_boxes(labels, depth_scale=0.12), config=PLOT, key="convolution_hist_lenet")
 
 
 # ----- pooling page: the 3-D reading -----
+_ideal_stack = functools.cache(C.ideal_stack)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _reading(spec, input_shape) -> C.Reading:
+    """The 3-D reading of a model, once per network for the class (never change it)."""
+    return C.volume_reading(spec, input_shape)
+
+
 def volume_reading() -> None:
     st.subheader(tr("pooling.read_title"))
     try:
         loaded = active_model()
-        reading = C.volume_reading(loaded.spec, loaded.input_shape)
+        reading = _reading(loaded.spec, tuple(loaded.input_shape))
     except (checkpoints.CheckpointError, arch.SpecError, KeyError, ValueError) as e:
         st.error(tr("pooling.err_model", reason=str(e)))
         return
@@ -110,16 +159,27 @@ def volume_reading() -> None:
                             c=lc, x=f"{lc / reading.first_filters:g}"))
         st.markdown(tr("pooling.read_model", model=loaded.name) + "\n" +
                     "\n".join(f"- {s}" for s in lines))
-    spec, stages = C.ideal_stack()
+    spec, stages = _ideal_stack()
     st.markdown(tr("pooling.read_ideal"))
     _big(" → ".join(f"{c}×{h}×{w}" for _, (c, h, w) in stages), 1.05)
     c16, s16 = stages[1][1], stages[-1][1]
-    st.plotly_chart(fc.volume_boxes(stages, depth_scale=0.08, gap=30.0), config=PLOT, key="pooling_read_ideal_fig")
+    st.plotly_chart(volume_boxes(stages, depth_scale=0.08, gap=30.0), config=PLOT, key="pooling_read_ideal_fig")
     st.markdown(tr("pooling.read_ideal_total", h0=c16[1], h=s16[1], frac=f"1/{c16[1] // s16[1]}",
                    c0=c16[0], c=s16[0], x=s16[0] // c16[0]))
 
 
 # ----- shapes page: the layer pattern -----
+@functools.cache
+def _preset_patterns() -> tuple:
+    """(preset, formula, a, b, c, FC) of every preset network (fixed, shared)."""
+    out = []
+    for name, p in arch.PRESETS.items():
+        pat = C.layer_pattern(p.spec)
+        a, b = pat.per_stage()
+        out.append((name, pat.formula(), a, b, str(pat.pools), str(pat.fc)))
+    return tuple(out)
+
+
 def layer_pattern(layers) -> None:
     st.subheader(tr("shapes.pattern_title"))
     st.markdown(tr("shapes.pattern_intro"))
@@ -129,12 +189,11 @@ def layer_pattern(layers) -> None:
         st.error(str(e))
         return
     _big(tr("shapes.pattern_this", formula=mine.formula()), 1.1)
-    rows = []
-    for name, p in arch.PRESETS.items():
-        pat = C.layer_pattern(p.spec)
-        a, b = pat.per_stage()
-        rows.append({tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
-                     tr("shapes.pattern_col_formula"): pat.formula(),
-                     "a": a, "b": b, "c": str(pat.pools), "FC": str(pat.fc)})
-    st.dataframe(rows, hide_index=True, key="shapes_pattern_table")
+    def cell(v: str) -> str:  # st.table reads cells as markdown: a lone "-" is a bullet
+        return "–" if v == "-" else v
+
+    rows = [{tr("shapes.pattern_col_net"): tr(f"shapes.preset.{name}"),
+             tr("shapes.pattern_col_formula"): formula, "a": cell(a), "b": cell(b), "c": c,
+             "FC": fc} for name, formula, a, b, c, fc in _preset_patterns()]
+    st.table(rows, hide_index=True)
     st.caption(tr("shapes.pattern_note"))

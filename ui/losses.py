@@ -7,6 +7,8 @@ import numpy as np
 import streamlit as st
 import torch
 
+from cnndemo import i18n
+from cnndemo.classroom.pages import LOSS_TABS
 from cnndemo.figures import losses as figures_losses
 from cnndemo.lessons import losses as L
 from ui.common import digits_model, shared_figures, show_code, show_error, tr
@@ -16,6 +18,12 @@ FL = shared_figures(figures_losses, "prob_bars", "dist_pair_bars", "curves_with_
 N_CLASSES = 10
 Z_RANGE = (-10.0, 10.0)
 DEFAULT_TYPED = "0.1, 0, 0, 0.9, 0, 0, 0, 0, 0, 0"
+TAB = "losses_tab"  # the open tab's label: part of the page's link (cnndemo.classroom.pages)
+# Widgets that live inside one tab: only the open tab runs, and Streamlit forgets the value
+# of a widget that a run did not draw, so these are handed back to the session on every run.
+TAB_WIDGETS = (*(f"losses_z{i}" for i in range(N_CLASSES)), "losses_src", "losses_typed",
+               "losses_course_q", "losses_ent_preset", "losses_p", "losses_q",
+               "losses_model_src", "losses_digit_idx", "losses_model_true")
 
 
 def z_key(i: int) -> str:
@@ -36,6 +44,34 @@ def init_state() -> None:
     p, q, unit = L.ENTROPY_PRESETS[ss["losses_ent_preset"]]
     ss.setdefault("losses_p", p)
     ss.setdefault("losses_q", q)
+    for key in TAB_WIDGETS:
+        if key in ss:
+            ss[key] = ss[key]
+    _localize_tab()
+
+
+def tab_label(name: str) -> str:
+    return tr(f"losses.tab.{name}")
+
+
+def _localize_tab() -> None:
+    """The open tab, named in the language shown now (a link or another language may have
+    named it in the other one); an unknown name falls back to the first tab."""
+    ss = st.session_state
+    label = ss.get(TAB)
+    if label is None:
+        return
+    for name in LOSS_TABS:
+        if label in {i18n.t(f"losses.tab.{name}", code) for code in i18n.LANGS}:
+            if label != tab_label(name):
+                ss[TAB] = tab_label(name)
+            return
+    del ss[TAB]
+
+
+def logits() -> np.ndarray:
+    """The ten logits as the sliders of the first tab set them (also when it is closed)."""
+    return np.array([float(st.session_state[z_key(i)]) for i in range(N_CLASSES)])
 
 
 def apply_preset() -> None:

@@ -9,7 +9,7 @@ from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 from ui.common import active_model, digits_model, shared_figure, show_error, tr
-from ui.convolution import PLOT, big, grid, image_row, pick_image
+from ui.convolution import PLOT, big, grid, image_row, model_key, pick_image, png
 
 PAGE = "pooling"
 _volume_boxes = shared_figure(fc.volume_boxes)
@@ -49,6 +49,25 @@ def side_by_side(mx: ops.Result, av: ops.Result, step: int) -> None:
     big(f"{tr('pooling.avg')}: {st_avg.expression('.2f')}", 1.3)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _pre_pool(model_key: tuple, _model, img: np.ndarray) -> np.ndarray:
+    """The maps that reach the model's first pooling, once per (model, image) for the class
+    (read only)."""
+    maps = filters.pre_pool_maps(_model, img)
+    maps.setflags(write=False)
+    return maps
+
+
+@st.cache_resource(show_spinner=False, max_entries=512)
+def _pooled(fmap: np.ndarray, cfg: tuple) -> tuple[tuple, tuple, tuple, list[bytes]]:
+    """(map, max, avg shapes) and the three as PNGs, for one channel and one setting."""
+    kw = dict(cfg)
+    mx = ops.pool2d(fmap, "max", trace=False, **kw).output
+    av = ops.pool2d(fmap, "avg", trace=False, **kw).output
+    return (fmap.shape, mx.shape, av.shape,
+            [png(m, "Viridis", None, 280) for m in (fmap, mx, av)])
+
+
 @st.fragment
 def real_map(cfg: dict) -> None:
     img, caption = pick_image(PAGE)
@@ -56,26 +75,22 @@ def real_map(cfg: dict) -> None:
         return
     try:
         loaded = digits_model()
-        maps = filters.pre_pool_maps(loaded.model, img)
+        maps = _pre_pool(model_key(loaded), loaded.model, img)
     except (checkpoints.CheckpointError, filters.NoConvLayer) as e:
         st.error(tr("pooling.err_model", reason=str(e)))
         return
     st.caption(caption)
     ch = st.slider(tr("pooling.channel", n=maps.shape[0] - 1), 0, maps.shape[0] - 1, 0,
                    key="pooling_channel")
-    fmap = maps[ch]
     try:
-        mx = ops.pool2d(fmap, "max", trace=False, **cfg).output
-        av = ops.pool2d(fmap, "avg", trace=False, **cfg).output
+        (h, w), (ho, wo), _, pngs = _pooled(maps[ch], tuple(sorted(cfg.items())))
     except ops.OpsError as e:
         show_error(e, PAGE)
         return
-    st.caption(tr("pooling.real_caption", model=loaded.name, ch=ch, h=fmap.shape[0],
-                  w=fmap.shape[1], ho=mx.shape[0], wo=mx.shape[1]))
-    row = {tr("pooling.fmap", h=fmap.shape[0], w=fmap.shape[1]): fmap,
-           tr("pooling.max_small", h=mx.shape[0], w=mx.shape[1]): mx,
-           tr("pooling.avg_small", h=av.shape[0], w=av.shape[1]): av}
-    image_row(row, cols=3, colorscale="Viridis", size=280)
+    st.caption(tr("pooling.real_caption", model=loaded.name, ch=ch, h=h, w=w, ho=ho, wo=wo))
+    labels = (tr("pooling.fmap", h=h, w=w), tr("pooling.max_small", h=ho, w=wo),
+              tr("pooling.avg_small", h=ho, w=wo))
+    image_row(dict(zip(labels, pngs)), cols=3)
 
 
 def volume_stages(spec, input_shape) -> list[tuple[str, tuple[int, int, int]]]:

@@ -13,13 +13,36 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from cnndemo import i18n
 from cnndemo.core import arch
 from cnndemo.figures import shapes as figures_shapes
 from cnndemo.lessons import shapes
 from ui.common import lang, shared_figure, tr
 
 # The 3-D view, built once per network for the whole class (most start from a preset).
-volumes_figure = shared_figure(figures_shapes.volumes_figure)
+_volumes_figure = shared_figure(figures_shapes.volumes_figure)
+TAB = "shapes.tab"
+TABS = ("3d", "code", "exercises", "train")
+
+
+def volumes_figure(rows, input_shape):
+    """The 3-D view of the rows; the same figure for every batch size."""
+    return _volumes_figure(figures_shapes.layer_volumes(rows), tuple(input_shape))
+
+
+def tab_labels() -> list[str]:
+    """The tabs' labels; the open tab's label is first turned into the language shown now
+    (only the open tab runs, and a label of the other language would open the first)."""
+    label = st.session_state.get(TAB)
+    if label is not None:
+        for name in TABS:
+            if label in {i18n.t(f"shapes.tab.{name}", code) for code in i18n.LANGS}:
+                if label != tr(f"shapes.tab.{name}"):
+                    st.session_state[TAB] = tr(f"shapes.tab.{name}")
+                break
+        else:
+            del st.session_state[TAB]
+    return [tr(f"shapes.tab.{name}") for name in TABS]
 
 SPEC = "shapes.spec"
 FLOAT_FIELDS = ("negative_slope", "p")
@@ -235,19 +258,25 @@ def table(report: shapes.Report) -> pd.DataFrame:
 
 
 def render_table(report: shapes.Report) -> None:
+    """The table; a pandas Styler only to colour an error row."""
     df = table(report)
-    bad = report.error.index + 1 if report.error is not None else None
-    n_col = tr("shapes.col.n")
-
-    def highlight(row):
-        color = "background-color: #fde2e2; color: #8a1c1c" if row[n_col] == bad else ""
-        return [color] * len(row)
-
-    styled = df.style.apply(highlight, axis=1).format(
-        {tr("shapes.col.params"): "{:,.0f}", tr("shapes.col.mult_adds"): "{:,.0f}"},
-        na_rep="")
     config = {tr(f"shapes.col.{k}"): st.column_config.Column(width=w) for k, w in COLUMNS.items()}
-    st.dataframe(styled, hide_index=True, column_config=config,
+    for k in ("params", "mult_adds"):  # 1,234,567 as the Styler's "{:,.0f}" printed them
+        config[tr(f"shapes.col.{k}")] = st.column_config.NumberColumn(
+            width=COLUMNS[k], format="localized")
+    data = df
+    if report.error is not None:
+        bad = report.error.index + 1
+        n_col = tr("shapes.col.n")
+
+        def highlight(row):
+            color = "background-color: #fde2e2; color: #8a1c1c" if row[n_col] == bad else ""
+            return [color] * len(row)
+
+        # colours only: the number columns print their thousands themselves (format= in a
+        # Styler made streamlit rewrite every cell's display value, most of the page's time)
+        data = df.style.apply(highlight, axis=1)
+    st.dataframe(data, hide_index=True, column_config=config,
                  height=min(38 + 35 * len(df), 560))
 
 

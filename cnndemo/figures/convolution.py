@@ -38,18 +38,31 @@ def _texts(values: np.ndarray, fmt: str) -> list[list[str]]:
     return [[fmt_num(x, fmt) for x in row] for row in v]
 
 
-def _heatmap(values, fmt, pad=0, xaxis="x", yaxis="y", font=16, hover="value") -> go.Heatmap:
+def _figure(spec: dict) -> go.Figure:
+    """A figure from a plain spec, without plotly's property-by-property validation, which
+    was most of the time of building one (a 7x7 grid 17 ms, the animated step figure of
+    example A 70 ms, of a 12x12 walk 3 s; now 1, 3 and 10 ms). plotly validates frames even
+    then, so they are set as unvalidated Frame objects (plotly is pinned; read them through
+    `to_dict()`). The specs are this module's own; the tests check that plotly's full
+    validation gives the same figure for every kind."""
+    fig = go.Figure({k: v for k, v in spec.items() if k != "frames"}, _validate=False)
+    if spec.get("frames"):
+        fig._frame_objs = tuple(go.Frame(f, _validate=False) for f in spec["frames"])
+    return fig
+
+
+def _heatmap(values, fmt, pad=0, xaxis="x", yaxis="y", font=16, hover="value") -> dict:
     v = np.asarray(values, dtype=np.float64)
     colour = v.copy()
     if pad:
         colour[:pad, :] = colour[-pad:, :] = colour[:, :pad] = colour[:, -pad:] = np.nan
     finite = colour[np.isfinite(colour)]
     lim = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
-    return go.Heatmap(z=colour, text=_texts(v, fmt), texttemplate="%{text}",
-                      textfont={"size": font, "color": "#111"}, colorscale=SCALE,
-                      zmin=-lim, zmax=lim, showscale=False, xgap=2, ygap=2,
-                      hovertemplate=f"row %{{y}}, col %{{x}}<br>{hover} %{{text}}<extra></extra>",
-                      xaxis=xaxis, yaxis=yaxis)
+    return {"type": "heatmap", "z": colour, "text": _texts(v, fmt), "texttemplate": "%{text}",
+            "textfont": {"size": font, "color": "#111"}, "colorscale": SCALE,
+            "zmin": -lim, "zmax": lim, "showscale": False, "xgap": 2, "ygap": 2,
+            "hovertemplate": f"row %{{y}}, col %{{x}}<br>{hover} %{{text}}<extra></extra>",
+            "xaxis": xaxis, "yaxis": yaxis}
 
 
 def _cell_box(r, c, colour, xref="x", yref="y", width=4, fill="rgba(255,127,14,0.18)") -> dict:
@@ -62,17 +75,22 @@ def _inner_box(pad, h, w, xref="x", yref="y") -> dict:
                 y0=pad - 0.5, y1=pad + h - 0.5, line=dict(color="#444", width=2, dash="dash"))
 
 
-def _axes(fig, shapes_hw):
-    """Square cells, no ticks, row 0 on top; one (rows, cols) per subplot."""
+def _axes(layout: dict, shapes_hw, domains=None) -> dict:
+    """Square cells, no ticks, row 0 on top; one (rows, cols) per subplot, side by side
+    (`domains`: each subplot's x range on the paper, as make_subplots places them)."""
     for i, (h, w) in enumerate(shapes_hw, start=1):
         sfx = "" if i == 1 else str(i)
-        fig.layout[f"xaxis{sfx}"].update(showgrid=False, zeroline=False, showticklabels=False,
-                                          ticks="", range=[-0.5, w - 0.5], constrain="domain")
-        fig.layout[f"yaxis{sfx}"].update(showgrid=False, zeroline=False, showticklabels=False,
-                                          ticks="", range=[h - 0.5, -0.5], constrain="domain",
-                                          scaleanchor=f"x{sfx}")
-    fig.update_layout(plot_bgcolor=PAD_BG, paper_bgcolor="white",
-                      margin=dict(l=10, r=10, t=60, b=10))
+        x = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="",
+                 range=[-0.5, w - 0.5], constrain="domain")
+        y = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="",
+                 range=[h - 0.5, -0.5], constrain="domain", scaleanchor=f"x{sfx}")
+        if domains:
+            x.update(anchor=f"y{sfx}", domain=list(domains[i - 1]))
+            y.update(anchor=f"x{sfx}", domain=[0.0, 1.0])
+        layout[f"xaxis{sfx}"], layout[f"yaxis{sfx}"] = x, y
+    layout.update(plot_bgcolor=PAD_BG, paper_bgcolor="white",
+                  margin=dict(l=10, r=10, t=60, b=10))
+    return layout
 
 
 def number_grid(values, title: str | None = None, fmt: str = ".2f", highlight=None,
@@ -81,16 +99,27 @@ def number_grid(values, title: str | None = None, fmt: str = ".2f", highlight=No
     `winners`: cells to outline in green; `pad`: width of the zero-padding border."""
     v = np.asarray(values, dtype=np.float64)
     n = v.shape[1]
-    fig = go.Figure(_heatmap(v, fmt, pad, font=_font(n, width, _chars(v, fmt))))
     shapes = [_cell_box(r, c, WINDOW) for r, c in (highlight or [])]
     shapes += [_cell_box(r, c, WINNER, width=5, fill="rgba(26,154,58,0.15)") for r, c in (winners or [])]
     if pad:
         shapes.append(_inner_box(pad, v.shape[0] - 2 * pad, v.shape[1] - 2 * pad))
     cell = min(width / v.shape[1], 90)
-    fig.update_layout(shapes=shapes, title=dict(text=title, font=dict(size=20)),
-                      height=int(cell * v.shape[0]) + 75)
-    _axes(fig, [v.shape])
-    return fig
+    layout = dict(shapes=shapes, title=dict(text=title, font=dict(size=20)),
+                  height=int(cell * v.shape[0]) + 75)
+    return _figure({"data": [_heatmap(v, fmt, pad, font=_font(n, width, _chars(v, fmt)))],
+                    "layout": _axes(layout, [v.shape])})
+
+
+def side_by_side_domains(widths, spacing: float) -> list[tuple[float, float]]:
+    """The x domains make_subplots(1, n, column_widths=widths, horizontal_spacing=spacing)
+    gives its subplots."""
+    free = 1.0 - spacing * (len(widths) - 1)
+    total = float(sum(widths))
+    out, x = [], 0.0
+    for w in widths:
+        out.append((x, x + free * w / total))
+        x += free * w / total + spacing
+    return out
 
 
 def step_figure(res: Result, step_index: int, fmt: str = ".2f", titles=("input", "output"),
@@ -102,11 +131,8 @@ def step_figure(res: Result, step_index: int, fmt: str = ".2f", titles=("input",
     out = res.output
     hp, wp = padded.shape
     ho, wo = out.shape
-    fig = make_subplots(1, 2, column_widths=[wp / (wp + wo), wo / (wp + wo)],
-                        horizontal_spacing=0.06, subplot_titles=titles)
+    domains = side_by_side_domains([wp / (wp + wo), wo / (wp + wo)], 0.06)
     font = _font(max(hp, wp), 420, max(_chars(padded, fmt), _chars(out, fmt)))
-    fig.add_trace(_heatmap(padded, fmt, res.padding, "x", "y", font), 1, 1)
-    fig.add_trace(_heatmap(out, fmt, 0, "x2", "y2", font), 1, 2)
 
     def shapes_for(k):
         st = res.steps[k]
@@ -116,26 +142,29 @@ def step_figure(res: Result, step_index: int, fmt: str = ".2f", titles=("input",
             s.append(_inner_box(res.padding, hp - 2 * res.padding, wp - 2 * res.padding))
         return s
 
-    fig.update_layout(shapes=shapes_for(step_index), height=int(min(60, 520 / hp) * hp) + 120)
-    for ann in fig.layout.annotations:
-        ann.font.size = 20
-    _axes(fig, [(hp, wp), (ho, wo)])
+    titles_ann = [dict(font=dict(size=20), showarrow=False, text=t, x=(d0 + d1) / 2,
+                       xanchor="center", xref="paper", y=1.0, yanchor="bottom", yref="paper")
+                  for t, (d0, d1) in zip(titles, domains)]
+    layout = dict(annotations=titles_ann, shapes=shapes_for(step_index),
+                  height=int(min(60, 520 / hp) * hp) + 120)
+    _axes(layout, [(hp, wp), (ho, wo)], domains)
+    spec = {"data": [_heatmap(padded, fmt, res.padding, "x", "y", font),
+                     _heatmap(out, fmt, 0, "x2", "y2", font)], "layout": layout}
     if animate:
-        frames = []
-        for k in range(len(res.steps)):
-            full = _texts(out, fmt)
-            shown = [[full[r][c] if r * wo + c <= k else "" for c in range(wo)] for r in range(ho)]
-            frames.append(go.Frame(name=str(k), data=[go.Heatmap(text=shown)], traces=[1],
-                                   layout=dict(shapes=shapes_for(k))))
-        fig.frames = frames
-        fig.update_layout(updatemenus=[dict(
+        full = _texts(out, fmt)
+        spec["frames"] = [
+            {"name": str(k), "traces": [1], "layout": {"shapes": shapes_for(k)},
+             "data": [{"type": "heatmap", "text": [[full[r][c] if r * wo + c <= k else ""
+                                                    for c in range(wo)] for r in range(ho)]}]}
+            for k in range(len(res.steps))]
+        layout["updatemenus"] = [dict(
             type="buttons", showactive=False, x=0, y=-0.02, xanchor="left", yanchor="top",
             font=dict(size=18),
             buttons=[dict(label=play_label, method="animate",
                           args=[None, dict(frame=dict(duration=700, redraw=True),
-                                           transition=dict(duration=0), fromcurrent=False)])])],
-            margin=dict(b=60))
-    return fig
+                                           transition=dict(duration=0), fromcurrent=False)])])]
+        layout["margin"] = dict(layout["margin"], b=60)
+    return _figure(spec)
 
 
 def maps_row(maps: dict[str, np.ndarray], cols: int = 4, height_per_row: int = 230,
@@ -162,15 +191,15 @@ def maps_row(maps: dict[str, np.ndarray], cols: int = 4, height_per_row: int = 2
     return fig
 
 
-def _box(x0, dx, dy, dz, colour, name, hover):
+def _box(x0, dx, dy, dz, colour, name, hover) -> dict:
     x = [x0, x0 + dx, x0 + dx, x0, x0, x0 + dx, x0 + dx, x0]
     y = [-dy / 2, -dy / 2, dy / 2, dy / 2, -dy / 2, -dy / 2, dy / 2, dy / 2]
     z = [-dz / 2] * 4 + [dz / 2] * 4
     i = [7, 0, 0, 0, 4, 4, 6, 6, 4, 0, 3, 2]
     j = [3, 4, 1, 2, 5, 6, 5, 2, 0, 1, 6, 3]
     k = [0, 7, 2, 3, 6, 7, 1, 1, 5, 5, 7, 6]
-    return go.Mesh3d(x=x, y=y, z=z, i=i, j=j, k=k, color=colour, opacity=0.55, flatshading=True,
-                     name=name, hovertext=hover, hoverinfo="text", showlegend=False)
+    return dict(type="mesh3d", x=x, y=y, z=z, i=i, j=j, k=k, color=colour, opacity=0.55,
+                flatshading=True, name=name, hovertext=hover, hoverinfo="text", showlegend=False)
 
 
 def volume_boxes(stages: list[tuple[str, tuple[int, int, int]]], depth_scale: float = 0.25,
@@ -179,19 +208,19 @@ def volume_boxes(stages: list[tuple[str, tuple[int, int, int]]], depth_scale: fl
     y = width, z = height. Hover shows the shape."""
     palette = ["#9e9e9e", "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
                "#eeca3b"]
-    fig = go.Figure()
+    data = []
     x0 = 0.0
     for n, (label, (c, h, w)) in enumerate(stages):
         dx = max(c * depth_scale, 0.6)
         hover = f"{label}<br>{c} × {h} × {w}  (C × H × W)"
-        fig.add_trace(_box(x0, dx, w, h, palette[n % len(palette)], label, hover))
-        fig.add_trace(go.Scatter3d(x=[x0 + dx / 2], y=[0], z=[h / 2 + 3], mode="text",
-                                   text=[f"{c}×{h}×{w}"], textfont=dict(size=15),
-                                   hoverinfo="skip", showlegend=False))
+        data.append(_box(x0, dx, w, h, palette[n % len(palette)], label, hover))
+        data.append(dict(type="scatter3d", x=[x0 + dx / 2], y=[0], z=[h / 2 + 3], mode="text",
+                         text=[f"{c}×{h}×{w}"], textfont=dict(size=15), hoverinfo="skip",
+                         showlegend=False))
         x0 += dx + gap
-    fig.update_layout(
+    layout = dict(
         height=480, margin=dict(l=0, r=0, t=10, b=0),
         scene=dict(aspectmode="data", xaxis=dict(visible=False), yaxis=dict(visible=False),
                    zaxis=dict(visible=False),
                    camera=dict(eye=dict(x=-0.9, y=-1.9, z=1.0))))
-    return fig
+    return _figure({"data": data, "layout": layout})

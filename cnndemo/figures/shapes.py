@@ -4,6 +4,7 @@ readable; flattened vectors and linear layers are drawn as bars."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,6 +22,20 @@ ZOOM = 3.8  # the longest side in plotly aspect units; the orthographic view sca
 def scale(n: int) -> float:
     """Drawn length of a side with n units: log-scaled, 1 unit still visible."""
     return 1.0 + 1.6 * math.log2(max(n, 1))
+
+
+class Volume(NamedTuple):
+    """What the figure needs of a layer's row: its type, name and output shape."""
+
+    type: str
+    name: str
+    output_shape: tuple
+
+
+def layer_volumes(rows) -> tuple[Volume, ...]:
+    """The rows as the figure reads them, batch size 1: the same network drawn for any batch,
+    so one figure serves every batch size (and is a small cache key)."""
+    return tuple(Volume(r.type, r.name, (1, *r.output_shape[1:])) for r in rows)
 
 
 def volumes(rows, input_shape) -> list[tuple[str, str, str, tuple]]:
@@ -95,31 +110,32 @@ def volumes_figure(rows, input_shape, height: int = 400) -> go.Figure:
         names.append(short)
         x += slot + GAP
     front = max(vy) if vy else 0.0
-    fig = go.Figure([
+    data = [
         # numpy arrays: plotly checks them at once instead of element by element
-        go.Mesh3d(x=np.array(vx), y=np.array(vy), z=np.array(vz), i=np.array(fi),
-                  j=np.array(fj), k=np.array(fk), facecolor=np.array(face_colors),
-                  opacity=0.6, flatshading=True, hovertext=np.array(hover), hoverinfo="text",
-                  showlegend=False),
-        go.Scatter3d(x=np.array(ex, dtype=float), y=np.array(ey, dtype=float),
-                     z=np.array(ez, dtype=float), mode="lines", hoverinfo="skip",
-                     showlegend=False,
-                     line={"color": "#333333", "width": 2}),
-        go.Scatter3d(x=label_x, y=[0] * len(labels), z=[z + 1.2 for z in label_z],
-                     mode="text", text=labels, hoverinfo="skip", showlegend=False,
-                     textfont={"size": 13, "color": "#111111"}),
-        go.Scatter3d(x=label_x, y=[-front - 1.0] * len(names), z=[-2.5] * len(names),
-                     mode="text", text=names, hoverinfo="skip", showlegend=False,
-                     textfont={"size": 12, "color": "#444444"}),
-    ])
+        dict(type="mesh3d", x=np.array(vx), y=np.array(vy), z=np.array(vz), i=np.array(fi),
+             j=np.array(fj), k=np.array(fk), facecolor=np.array(face_colors),
+             opacity=0.6, flatshading=True, hovertext=np.array(hover), hoverinfo="text",
+             showlegend=False),
+        dict(type="scatter3d", x=np.array(ex, dtype=float), y=np.array(ey, dtype=float),
+             z=np.array(ez, dtype=float), mode="lines", hoverinfo="skip", showlegend=False,
+             line={"color": "#333333", "width": 2}),
+        dict(type="scatter3d", x=label_x, y=[0] * len(labels), z=[z + 1.2 for z in label_z],
+             mode="text", text=labels, hoverinfo="skip", showlegend=False,
+             textfont={"size": 13, "color": "#111111"}),
+        dict(type="scatter3d", x=label_x, y=[-front - 1.0] * len(names), z=[-2.5] * len(names),
+             mode="text", text=names, hoverinfo="skip", showlegend=False,
+             textfont={"size": 12, "color": "#444444"}),
+    ]
     spans = [max(x - GAP, 1.0), 2 * front + 2.0, max(label_z, default=1.0) + 5.0]
     ratio = dict(zip("xyz", (ZOOM * v / max(spans) for v in spans)))
     hidden = {"visible": False, "showgrid": False, "zeroline": False, "showticklabels": False}
-    fig.update_layout(
+    layout = dict(
         height=height, margin={"l": 0, "r": 0, "t": 0, "b": 0},
         scene={"xaxis": hidden, "yaxis": hidden, "zaxis": hidden, "aspectmode": "manual",
                "aspectratio": ratio,
                "camera": {"eye": {"x": 0.34, "y": -2.0, "z": 1.0},
                           "up": {"x": 0, "y": 0, "z": 1},
                           "projection": {"type": "orthographic"}}})
-    return fig
+    # a plain spec without plotly's property-by-property validation (as in figures.convolution);
+    # the tests check that the validated figure is the same
+    return go.Figure({"data": data, "layout": layout}, _validate=False)

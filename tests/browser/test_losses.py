@@ -56,3 +56,17 @@ def test_negative_probability_is_rejected_in_browser(app_server, browser_page):
     error = page.locator("[data-testid='stAlertContentError']").first
     assert "negative" in error.inner_text()
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_link_opens_its_tab_in_browser(app_server, browser_page):
+    page = browser_page
+    page.goto(app_server.rstrip("/") + "/losses?tab=grad&true=1")
+    wait_for_app(page)
+    selected = page.get_by_role("tab", selected=True)
+    assert selected.inner_text().strip() == "③ Why MSE learns slowly"
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="CE/").first
+    assert "z1" in metric.inner_text()  # the link's true class, in the gradients tab
+    page.get_by_role("tab", name="④ Entropy and KL").click()
+    wait_for_app(page)
+    page.wait_for_function("() => location.search.includes('tab=entropy')")
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -18,6 +18,12 @@ def _open_shapes(page, base):
     wait_for_app(page)
 
 
+def _tab(page, name):
+    """Only the open tab is drawn: click it and wait for its rerun."""
+    page.get_by_role("tab", name=name).click()
+    wait_for_app(page)
+
+
 def _code(page) -> str:
     return page.locator("[data-testid='stCode']").filter(has_text="class Net").first.text_content()
 
@@ -28,6 +34,7 @@ def test_course_a_kernel_change_updates_table_code_and_3d(app_server, browser_pa
     page.locator("[data-testid='stSelectbox']").filter(has_text="Start from").click()
     page.get_by_role("option", name="Course CNN A").click()
     wait_for_app(page)
+    _tab(page, "PyTorch code")
     assert "x = self.conv1(x)  # [b, 16, 24, 24]" in _code(page)
     assert page.locator("[data-testid='stMetricValue']").first.inner_text() == "123,222"
 
@@ -48,6 +55,7 @@ def test_course_a_kernel_change_updates_table_code_and_3d(app_server, browser_pa
     table = page.locator("[data-testid='stDataFrame']").first
     table.scroll_into_view_if_needed()
     table.screenshot(path=os.path.join(SHOTS, "shapes_table.png"))
+    _tab(page, "3-D view")
     chart = page.locator("[data-testid='stPlotlyChart']").first
     chart.scroll_into_view_if_needed()
     page.wait_for_selector("[data-testid='stPlotlyChart'] canvas")

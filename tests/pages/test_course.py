@@ -49,7 +49,7 @@ def text(at) -> str:
 
 
 def tables(at) -> list:
-    return [d.value for d in at.dataframe]
+    return [d.value for d in (*at.dataframe, *at.table)]
 
 
 # ----- item 1: weight sharing -----
@@ -107,6 +107,7 @@ def test_layer_pattern_on_the_shapes_page(lang, lead):
     rows = {r.iloc[1]: (r["a"], r["b"], r["c"], r["FC"]) for _, r in table.iterrows()}
     assert rows["[(conv·1 + ReLU)·2 + pool] + [(conv·1 + ReLU)·1 + pool] + FC·2"] == ("1", "2, 1", "2", "2")
     assert rows["[(conv·1 + ReLU)·1 + pool]·3 + FC·2"] == ("1", "1", "3", "2")
+    assert rows["FC·2"] == ("–", "–", "0", "2")  # a dash, not a markdown bullet
 
 
 # ----- item 3: the 3-D reading with the active model's volumes -----
@@ -263,3 +264,18 @@ def test_training_page_with_a_full_data_folder(monkeypatch, tmp_path):
         assert any("학습 이미지가 300개" in i.value and "0.9883" in i.value for i in at.info)
     finally:
         data._MEMORY.clear()
+
+
+@pytest.mark.parametrize("weights", [(1, 2, 3, 4), (-1, 0.5, 3, 8), (0, 0, 0, 0)])
+def test_weight_sharing_figure_fast_path_draws_the_same_figure(weights):
+    import plotly.io as pio
+
+    from cnndemo.figures import course as F
+    from cnndemo.lessons import course as C
+    from ui.course import ws_figure
+
+    ws = C.weight_sharing(weights)
+    labels = {"input": "input 0..8", "output": "output"}
+    want = F.weight_sharing_figure(ws.image, ws.edges, ws.output, labels)
+    got = ws_figure(ws, labels)
+    assert json.loads(pio.to_json(got.to_dict())) == json.loads(pio.to_json(want.to_dict()))

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from cnndemo import i18n
 from cnndemo.core import arch
 
 PAGE = str(Path(__file__).resolve().parents[2] / "lessons" / "shapes.py")
@@ -19,6 +20,13 @@ def at():
 
 def _table(at):
     return at.dataframe[0].value
+
+
+def _open_tab(at, name):
+    """Only the open tab is drawn: open it as a click would."""
+    at.session_state["shapes.tab"] = i18n.t(f"shapes.tab.{name}", "en")
+    at.run()
+    assert not at.exception, at.exception
 
 
 def _metric(at, label):
@@ -67,6 +75,7 @@ def test_kernel_change_updates_every_shape_and_linear_fix(at):
     assert "set in_features to 256" in at.error[0].value
     at.button(key="shapes.fix").click().run()
     assert _table(at)["output shape"].iloc[-1] == "[1, 10]"
+    _open_tab(at, "code")
     source = next(c.value for c in at.code if "class Net" in c.value)
     assert "nn.Linear(256, 100)" in source
 
@@ -98,17 +107,38 @@ def test_add_move_retype_and_delete_layers(at):
 
 
 def test_exercises_load_and_handoff(at):
+    assert "shapes.ex.pool-7" not in [b.key for b in at.button]  # its tab is closed
+    _open_tab(at, "exercises")
     at.button(key="shapes.ex.pool-7").click().run()
     df = _table(at)
     assert list(df["output shape"]) == ["[1, 128, 4, 4]"]
     assert df["size formula"].iloc[0] == "floor((7 - 2 + 2*1)/2) + 1 = 4"
     at.button(key="shapes.ex.trail-b").click().run()
     assert _table(at)["output shape"].iloc[-1] == "[1, 10]"
+    _open_tab(at, "train")
     at.button(key="shapes.train").click().run()
     handed = at.session_state["handoff_spec"]
     assert handed["input_shape"] == [1, 28, 28] and handed["name"] == "course-b"
     assert handed["spec"] == arch.spec_to_dicts(arch.preset("course-b").spec)
     assert not at.exception
+
+
+def test_only_the_open_tab_is_drawn_and_it_stays_open_in_korean(at):
+    assert len(at.get("plotly_chart")) == 1 and not [c for c in at.code if "class Net" in c.value]
+    _open_tab(at, "code")
+    assert not at.get("plotly_chart")
+    assert any("class Net" in c.value for c in at.code)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert at.session_state["shapes.tab"] == i18n.t("shapes.tab.code", "ko")
+    assert any("class Net" in c.value for c in at.code)
+
+
+def test_the_3d_view_is_one_figure_for_every_batch_size(at):
+    first = at.get("plotly_chart")[0].proto.spec
+    at.number_input(key="shapes.batch").set_value(64).run()
+    assert at.get("plotly_chart")[0].proto.spec == first
+    assert _table(at)["output shape"].iloc[0] == "[64, 16, 24, 24]"
 
 
 def test_korean(at):

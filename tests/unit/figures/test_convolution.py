@@ -1,6 +1,11 @@
 """The conv/pool figures print the right numbers and outline the right cells."""
+import json
+
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
+from plotly.subplots import make_subplots
 
 from cnndemo.figures import convolution as fc
 from cnndemo.lessons import convolution as ops
@@ -31,9 +36,10 @@ def test_padding_cells_are_grey_and_framed():
 def test_step_figure_animates_every_window_and_fills_the_output():
     res = ops.conv2d([[1, 2, 3], [2, 1, 0], [3, 0, 1]], [[1, 0], [1, 0]], bias=5)
     fig = fc.step_figure(res, 2, animate=True)
-    assert len(fig.frames) == 4
-    assert _rows(fig.frames[0].data[0].text) == [["8", ""], ["", ""]]
-    assert _rows(fig.frames[-1].data[0].text) == [["8", "8"], ["10", "6"]]
+    frames = fig.to_dict()["frames"]  # as the browser gets them
+    assert len(frames) == 4
+    assert _rows(frames[0]["data"][0]["text"]) == [["8", ""], ["", ""]]
+    assert _rows(frames[-1]["data"][0]["text"]) == [["8", "8"], ["10", "6"]]
     window = [(s.y0 + 0.5, s.x0 + 0.5) for s in fig.layout.shapes if s.xref == "x"]
     assert window == [(1, 0), (1, 1), (2, 0), (2, 1)]  # step 2 = output (1, 0)
 
@@ -47,3 +53,34 @@ def test_maps_row_and_volume_boxes():
     assert "32 × 14 × 14" in meshes[1].hovertext
     assert max(meshes[1].x) - min(meshes[1].x) == pytest.approx(32 * 0.25)  # channels to scale
     assert max(meshes[1].z) - min(meshes[1].z) == 14
+
+
+def _validated(fig):
+    """The figure as plotly's own, fully validated constructor builds it."""
+    return go.Figure(fig.to_dict()).to_dict()
+
+
+def test_unvalidated_builders_give_what_plotly_validates():
+    res = ops.conv2d(np.arange(16.0).reshape(4, 4), np.ones((3, 3)), padding=1, stride=2)
+    figs = [fc.number_grid(res.padded[0], "t", pad=1, highlight=[(0, 0)], winners=[(1, 1)]),
+            fc.step_figure(res, 1, animate=True, titles=("in", "out")),
+            fc.volume_boxes([("input", (1, 28, 28)), ("pool", (32, 14, 14))])]
+    for fig in figs:
+        want = _validated(fig)
+        assert json.loads(pio.to_json(fig.to_dict())) == json.loads(pio.to_json(want))
+    assert len(figs[1].to_dict()["frames"]) == len(res.steps) == 4
+
+
+def test_step_figure_places_its_subplots_as_make_subplots_does():
+    res = ops.conv2d(np.ones((5, 5)), np.ones((2, 2)), padding=1)
+    fig = fc.step_figure(res, 0, titles=("in", "out"))
+    hp, wp = res.padded[0].shape
+    ho, wo = res.output.shape
+    ref = make_subplots(1, 2, column_widths=[wp / (wp + wo), wo / (wp + wo)],
+                        horizontal_spacing=0.06, subplot_titles=("in", "out"))
+    for axis in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
+        assert fig.layout[axis].domain == pytest.approx(ref.layout[axis].domain)
+        assert fig.layout[axis].anchor == ref.layout[axis].anchor
+    for got, want in zip(fig.layout.annotations, ref.layout.annotations):
+        assert (got.text, got.x, got.y, got.yanchor) == (want.text, pytest.approx(want.x),
+                                                          want.y, want.yanchor)
