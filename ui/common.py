@@ -102,7 +102,7 @@ def show_error(e: UserError, page: str = "") -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _source(fn) -> str:
+def source_of(fn) -> str:
     """A function's source, read and tokenized once per process (the server does not reload
     code; inspect.getsource tokenizes the whole file on every call)."""
     return inspect.getsource(fn)
@@ -111,7 +111,7 @@ def _source(fn) -> str:
 def show_code(fn, label_key: str = "common.show_code") -> None:
     """A 'show the code' expander with the real source of a cnndemo function."""
     with st.expander(tr(label_key)):
-        st.code(_source(fn), language="python")
+        st.code(source_of(fn), language="python")
 
 
 def sidebar() -> None:

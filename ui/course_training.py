@@ -1,18 +1,17 @@
 """Views for the course's training recipes (issue 15) on the gradients and training pages."""
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import streamlit as st
 import torch
 
+from cnndemo import i18n
 from cnndemo.core import data, train
 from cnndemo.figures import course as F
 from cnndemo.figures import training as FT
 from cnndemo.lessons import course_training as T
 from cnndemo.lessons import gradients as G
-from ui.common import tr
+from ui.common import lang, shared_figure, source_of, tr
 
 PLOT = {"displayModeBar": False}
 
@@ -100,19 +99,35 @@ def exp_override(name: str) -> dict:
     return {"loss": "mse"} if notes else {}
 
 
+@st.cache_resource(show_spinner=False, max_entries=80)
+def _poly(n: int):
+    """The seeded points and their least-squares fits for n training points (the class shares
+    them: the same n gives the same data)."""
+    d = T.poly_data(n_train=n)
+    return d, T.poly_fits(d)
+
+
+def _build_fit_figure(n: int, lang_code: str):
+    d, fits = _poly(n)
+    xs = np.linspace(-1, 1, 300)
+    curves = {i18n.t("training.fit_degree", lang_code, k=f.degree): (xs, np.polyval(f.coef, xs))
+              for f in fits}
+    return F.poly_figure(d.x_train, d.y_train, d.x_test, d.y_test, curves,
+                         {"train": i18n.t("training.fit_train_pts", lang_code, n=n),
+                          "test": i18n.t("training.fit_test_pts", lang_code, n=len(d.x_test)),
+                          "x": "x", "y": "y"})
+
+
+_fit_figure = shared_figure(_build_fit_figure)
+
+
 def fitting() -> None:
     """Under- and over-fitting: degree 1, 2, 3, 12 least-squares fits, train vs test error."""
     with st.expander(tr("training.fit_title"), expanded=False):
         st.markdown(tr("training.fit_intro"))
         n = st.slider(tr("training.fit_n"), 8, 80, 15, key="training_fit_n")
-        d = T.poly_data(n_train=int(n))
-        fits = T.poly_fits(d)
-        xs = np.linspace(-1, 1, 300)
-        curves = {tr("training.fit_degree", k=f.degree): (xs, np.polyval(f.coef, xs)) for f in fits}
-        st.plotly_chart(F.poly_figure(d.x_train, d.y_train, d.x_test, d.y_test, curves,
-                                      {"train": tr("training.fit_train_pts", n=n),
-                                       "test": tr("training.fit_test_pts", n=len(d.x_test)),
-                                       "x": "x", "y": "y"}), config=PLOT, key="training_fit_fig")
+        fits = _poly(int(n))[1]
+        st.plotly_chart(_fit_figure(int(n), lang()), config=PLOT, key="training_fit_fig")
         st.dataframe([{tr("training.fit_col_deg"): f.degree,
                        tr("training.fit_col_train"): f"{f.train_mse:.4f}",
                        tr("training.fit_col_test"): f"{f.test_mse:.4f}",
@@ -147,10 +162,10 @@ def workflow() -> None:
         st.markdown(tr("training.wf_loop"))
         left, right = st.columns(2)
         left.markdown(f"**{tr('training.wf_course')}**")
-        left.code(inspect.getsource(T.course_epoch) + "\n\n" + inspect.getsource(T.course_test),
+        left.code(source_of(T.course_epoch) + "\n\n" + source_of(T.course_test),
                   language="python")
         right.markdown(f"**{tr('training.wf_app')}**")
-        sources = {"fit": inspect.getsource(train.fit), "evaluate": inspect.getsource(train.evaluate)}
+        sources = {"fit": source_of(train.fit), "evaluate": source_of(train.evaluate)}
         right.dataframe([{tr("training.wf_step"): s, tr("training.wf_where"): f"{fn}, {tr('training.wf_line')} {n}"
                           if n else "-"} for s, fn, n in T.find_steps(sources)], hide_index=True,
                         key="training_wf_steps")
