@@ -25,6 +25,10 @@ from cnndemo.errors import UserError
 # per inference fight each other under load (a 1.4 ms prediction became 150 ms).
 # Training jobs run in their own processes with their own thread counts.
 torch.set_num_threads(1)
+# The first optimizer a process builds imports torch._dynamo (about 3 s of CPU, under the
+# import lock). Pay it here, when the server loads its first page, not in the middle of a
+# lesson when the first student opens the gradients lab.
+torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 KIND_KEYS = {"held out": "common.kind_held_out", "official test set": "common.kind_official"}
