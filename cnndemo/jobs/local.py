@@ -5,6 +5,7 @@ the local backend: each job in its own process on this machine, messages through
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import sys
@@ -109,6 +110,10 @@ class ProcessBackend:
             args=(runs, send_conn, stop_ev, self.threads, workdir, self.with_results))
         try:
             proc.start()
+            # at once, from here: the child unpickles its runs (importing torch, seconds of CPU)
+            # before its own os.nice in main() runs, and students' pages come first
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, proc.pid, job_worker.NICE)
         finally:
             send_conn.close()
         return ProcessHandle(proc, recv_conn, stop_ev)

@@ -21,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# a job's niceness: students' pages come first; under a class's load a job gets the spare CPU
+NICE = 15
+
 if TYPE_CHECKING:
     from cnndemo.core.train import TrainConfig
 
@@ -278,7 +281,7 @@ def _finetune_run(run: Run, send, stop_ev, threads, workdir) -> tuple[JobState, 
 def main(runs: list[Run], conn, stop_ev, threads: int, workdir: str, with_results: bool) -> None:
     """Entry point of a local job process: messages go through `conn`, one end of a pipe."""
     with contextlib.suppress(AttributeError, OSError):
-        os.nice(15)  # students' pages come first: under a class's load a job gets the spare CPU only
+        os.setpriority(os.PRIO_PROCESS, 0, max(NICE, os.getpriority(os.PRIO_PROCESS, 0)))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server is the server's
     # a server that died leaves a broken pipe: the next send raises and the job ends
     with contextlib.suppress(OSError):
