@@ -126,6 +126,9 @@ def random_action(snap: dict, rng: random.Random) -> dict | None:
         node = nodes.get(a["key"], {})
         props = node.get("props", {})
         options = props.get("options") or props.get("tabs")
+        if options and a["type"] in ("multiselect", "pills", "segmented_control") and \
+                isinstance(node.get("value"), list):  # a multiple choice: a list of options
+            return {"widget_state": {a["key"]: rng.sample(options, rng.randint(1, min(3, len(options))))}}
         if options:
             return {"widget_state": {a["key"]: rng.choice(options)}}
         if a["type"] in ("checkbox", "toggle"):
