@@ -2,7 +2,8 @@
 
 - follow_latency_ms_p95 (and _p50, _max): from the teacher's click on Next to a student's
   page showing the new step, over every student and every move, with
-  CNNDEMO_BENCH_STUDENTS (default 30) students following one `streamlit run app.py` server.
+  CNNDEMO_BENCH_STUDENTS (default 30) students following one `streamlit run app.py` server
+  (CNNDEMO_BENCH_WORKERS=N: `run.sh --workers N`'s workers behind HAProxy instead).
   Target: 2,000 ms or less.
 - follow_browser_ms_p95: the same for the students that are real Chromium tabs.
 
@@ -33,11 +34,16 @@ def _server(env) -> tuple[subprocess.Popen, str]:
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+    workers = int(env.get("CNNDEMO_BENCH_WORKERS", "1"))
+    if workers > 1:  # run.sh --workers N: N servers behind HAProxy sharing the class store
+        cmd = [sys.executable, "scripts/serve.py", "--workers", str(workers), "--port", str(port),
+               "--address", "127.0.0.1"]
+    else:
+        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            env=env)
     deadline = time.time() + 180
     while time.time() < deadline:
         try:
@@ -133,6 +139,7 @@ def run() -> dict:
     ms = ms_browser + ms_ws
     return {"follow_latency_ms_p50": _pct(ms, 0.5), "follow_latency_ms_p95": _pct(ms, 0.95),
             "follow_latency_ms_max": round(max(ms)), "follow_sessions": n,
+            "follow_workers": int(env.get("CNNDEMO_BENCH_WORKERS", "1")),
             "follow_browser_ms_p95": _pct(ms_browser, 0.95) if ms_browser else None,
             "follow_moves": MOVES, "follow_errors": len(errors),
             **({"follow_error_samples": errors[:3]} if errors else {})}
