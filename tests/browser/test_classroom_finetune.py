@@ -58,9 +58,11 @@ def test_teacher_fine_tunes_and_sees_before_after_and_the_new_model(server, _bro
     button = t.locator(".st-key-classroom_ft_start button")
     button.wait_for()
     button.click()
-    main.get_by_text("Class drawings it never saw (10)").wait_for(timeout=300_000)
     name = f"class-{code}-finetuned"
-    main.get_by_text(f"Saved as {name}").wait_for()
+    main.get_by_text(f"Saved as {name}").wait_for(timeout=300_000)
+    # the before/after bars name the held-out drawings (the table below says it too)
+    t.locator(".st-key-classroom_ft_chart").get_by_text(
+        "Class drawings it never saw (10)").first.wait_for(state="attached")
     main.get_by_text("10 of the class's drawings were held out").wait_for()
     assert main.get_by_text("Class drawings it trained on (30): training accuracy").count()
     assert main.locator(".st-key-classroom_ft_chart").count() == 1

@@ -1,6 +1,7 @@
 """bench/wsclient.py, the follow bench's stand-in for a browser tab, against the real server:
 it opens a page, finds widgets by key, changes one, and reruns a page the way a tab does."""
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -26,4 +27,6 @@ def test_a_protocol_tab_opens_a_page_and_changes_a_control(app_server):
         finally:
             await s.close()
 
-    asyncio.run(go())
+    # its own event loop in its own thread: Playwright's sync API may hold this thread's loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, go()).result(timeout=180)
