@@ -2,7 +2,6 @@
 import os
 import signal
 import tempfile
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,14 +11,12 @@ from streamlit.testing.v1 import AppTest
 from cnndemo.classroom import store
 from cnndemo.core import checkpoints, data
 from cnndemo.jobs import manager as jobs
+from tests.pages.test_classroom import APP, KEY
 
 
 def _table(at, first_column="Measured on"):
     return [d.value for d in at.dataframe if first_column in d.value.columns][0]
 
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-KEY = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
