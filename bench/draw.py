@@ -36,7 +36,7 @@ def draw_page_rerun_ms_p50(repeats: int = 10) -> dict:
 
     url = "data:image/png;base64," + base64.b64encode(DRAWING.read_bytes()).decode()
     at = AppTest.from_file(PAGE, default_timeout=120)
-    at.session_state["draw_canvas_0"] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
+    at.session_state["draw_canvas_0"] = {"drawing": {"png": url, "strokes": 1}}
     at.run()
     if at.exception or [m.value for m in at.metric] != ["7"]:
         return {"draw_page_rerun_ms_p50": None, "draw_page_error": str(at.exception)}

@@ -1,9 +1,9 @@
 """Draw a digit: the canvas, what the network sees, its prediction and every layer's maps."""
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from cnndemo.core import inference, preprocess
 from ui import draw as V
+from ui.canvas import draw_canvas
 from ui.classroom import share_drawing
 from ui.common import show_code, tr
 from ui.links import bind
@@ -17,12 +17,8 @@ loaded = V.model_or_stop()
 left, right = st.columns([1, 1.25], gap="medium")
 with left:
     st.markdown(f"#### {tr('draw.canvas')}")
-    st.write("")  # room for the canvas's floating toolbar
-    canvas = st_canvas(
-        stroke_width=st.session_state.get("draw_stroke", 20), stroke_color="#FFFFFF",
-        background_color="#000000", width=V.CANVAS_PX, height=V.CANVAS_PX,
-        drawing_mode="freedraw", return_image_data=True, key=V.canvas_key(),
-    )
+    canvas = draw_canvas(key=V.canvas_key(), size=V.CANVAS_PX, stroke=st.session_state.get("draw_stroke", 20),
+                         label=tr("draw.canvas_label"), undo=tr("draw.undo"))
     b1, b2 = st.columns([1, 1.5])
     b1.button(tr("draw.clear"), key="draw_clear", on_click=V.clear, icon=":material/ink_eraser:", width="stretch")
     b2.button(tr("draw.random"), key="draw_random", on_click=V.pick_random, icon=":material/casino:", width="stretch")

@@ -10,11 +10,13 @@ import streamlit as st
 from cnndemo.core import checkpoints, data, inference, preprocess
 from cnndemo.figures import draw as figures_draw
 from cnndemo.figures import images
+from ui.canvas import Drawing
+from ui.charts import bars, heatmap
 from ui.common import active_model, digits_model, shared_figures, tr
 
 CANVAS_PX = 280
 # Built once for the class: the same map, kernel or probabilities give the same figure.
-FIG = shared_figures(figures_draw, "channel_figure", "probs_figure", "vector_figure")
+FIG = shared_figures(figures_draw, "vector_figure")
 
 
 def init_state() -> None:
@@ -66,14 +68,14 @@ class Input:
     kind: str = "info"  # how to show the message: info / warning / error
 
 
-def read_input(canvas) -> Input:
+def read_input(canvas: Drawing) -> Input:
     """The drawing if there is one, else the chosen real digit, else a message."""
-    objects = (canvas.json_data or {}).get("objects") or []
-    pixels = canvas.image_data if objects else None
-    if pixels is not None:
+    if canvas.strokes and canvas.png:
         st.session_state["draw_source"] = None  # drawing takes over from the real digit
         try:
-            prepared = preprocess.preprocess(pixels)
+            prepared = preprocess.preprocess(preprocess.from_data_url(canvas.png))
+        except preprocess.ImageReadError as e:
+            return Input(message=tr("draw.bad_drawing", reason=str(e)), kind="error")
         except preprocess.TooSmall:
             return Input(message=tr("draw.too_small"), kind="warning")
         except preprocess.BlankDrawing:
@@ -112,8 +114,8 @@ def render_verdict(result: inference.Result) -> None:
 
 def render_probs(result: inference.Result) -> None:
     pred = result.prediction
-    fig = FIG.probs_figure(pred.probs, pred.classes, pred.top, tr("draw.probs_axis"))
-    st.plotly_chart(fig, key="draw_probs", config={"displayModeBar": False})
+    bars(figures_draw.probs_data(pred.probs, pred.classes, pred.top, tr("draw.probs_axis")), key="draw_probs",
+         label=tr("draw.probs_axis"))
 
 
 def render_trail(result: inference.Result) -> None:
@@ -184,8 +186,8 @@ def render_layer(model, result: inference.Result) -> None:
         st.markdown(tr("draw.maps", shape=shape))
         st.image(_montage_png(layer.values, 84, False, ch), width="stretch", output_format="PNG")
         st.markdown(tr("draw.channel_title", ch=ch))
-        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=420),
-                        key="draw_channel_map", width="content")
+        heatmap(figures_draw.heatmap_data(layer.values[ch], hover_map, height=420), key="draw_channel_map",
+                label=tr("draw.map_label", ch=ch))
         return
     left, right = st.columns([2, 3])
     with left:
@@ -197,10 +199,10 @@ def render_layer(model, result: inference.Result) -> None:
     st.markdown(tr("draw.channel_title", ch=ch))
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(FIG.channel_figure(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
-                                                    write_values=kernels.shape[-1] <= 5, height=260),
-                        key="draw_channel_kernel", width="content")
+        heatmap(figures_draw.heatmap_data(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
+                                 write_values=kernels.shape[-1] <= 5, height=260),
+                key="draw_channel_kernel", label=tr("draw.kernel_label", ch=ch, c=c_in))
     with right:
-        st.plotly_chart(FIG.channel_figure(layer.values[ch], hover_map, height=400),
-                        key="draw_channel_map", width="content")
+        heatmap(figures_draw.heatmap_data(layer.values[ch], hover_map, height=400), key="draw_channel_map",
+                label=tr("draw.map_label", ch=ch))
     st.caption(tr("draw.kernels_note"))

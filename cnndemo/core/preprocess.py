@@ -12,6 +12,9 @@ Everything here works on numpy arrays and PIL; no torch, no streamlit.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +155,16 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageReadError(f"{p}: no such file") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise ImageReadError(f"{p}: not a readable image ({e.__class__.__name__})") from None
+
+
+def from_data_url(data_url: str) -> np.ndarray:
+    """A canvas sent by the browser as a PNG data URL -> its RGBA array; ImageReadError if not."""
+    head, _, encoded = data_url.partition(",")
+    if not head.startswith("data:image/png;base64"):
+        raise ImageReadError("the drawing is not a PNG data URL")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        with Image.open(io.BytesIO(raw)) as img:
+            return np.asarray(img.convert("RGBA"))
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as e:
+        raise ImageReadError(f"the drawing could not be read ({e.__class__.__name__})") from None

@@ -3,8 +3,10 @@
 All channels of a layer are drawn as ONE picture (a labelled montage, each channel on
 its own scale, `labelled_montage`), not as heatmaps: a class shares one server, and a
 grid of 32-64 heatmaps cost it about 0.2 s of CPU per rerun to describe; a picture costs
-a few milliseconds. The channel a student picks is then a real heatmap
-(`channel_figure`) whose hover gives the real values.
+a few milliseconds. The channel a student picks is then a real heatmap (`heatmap_data`)
+whose hover gives the real values, and the probabilities are bars (`probs_data`): both are
+plain data that the page draws on a canvas in the browser, where a plotly chart per drawing
+cost the browser's main thread a few hundred milliseconds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
@@ -86,30 +89,25 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
-def channel_figure(values: np.ndarray, hover: str, symmetric: bool = False, write_values: bool = False,
-                   height: int = 300) -> go.Figure:
-    """One channel (a feature map, or one kernel) as a heatmap with its real values on hover
-    (`hover`: a plotly hover template); `write_values` prints each value in its cell."""
+def heatmap_data(values: np.ndarray, hover: str, symmetric: bool = False, write_values: bool = False,
+                 height: int = 300) -> dict:
+    """One channel (a feature map, or one kernel) as the data of a heatmap, for the Draw page's
+    canvas heatmap (`ui/assets/heatmap.js`): the real values, shown on hover (`hover`, a
+    plotly-style template: %{x} column, %{y} row, %{z:.3f} value); `write_values` prints each
+    value in its cell. A kernel (`symmetric`) is on a diverging scale with zero in the middle."""
     z = np.asarray(values, dtype=np.float32)
     half = float(np.abs(z).max()) or 1.0
     lo, hi = float(z.min()), float(z.max())
-    rows, cols = z.shape
-    axis = dict(constrain="domain", showgrid=False, zeroline=False, tickfont=dict(size=10),
-                dtick=1 if max(rows, cols) <= 7 else None)
-    # as wide as the square cells need, plus the colour bar: the bar sits beside the map
-    width = int((height - 20) * cols / rows) + 80
-    # one constructor call: plotly validates a figure once, not once per update_* call
-    return go.Figure(
-        go.Heatmap(
-            z=z, colorscale="RdBu_r" if symmetric else "gray",
-            zmin=-half if symmetric else lo, zmax=half if symmetric else (hi if hi > lo else lo + 1),
-            colorbar=dict(thickness=10, len=0.9), hovertemplate=hover + "<extra></extra>",
-            texttemplate="%{z:.2f}" if write_values else None, textfont=dict(size=12),
-        ),
-        layout=dict(height=height, width=width, margin=dict(l=0, r=0, t=20, b=0), plot_bgcolor="rgba(0,0,0,0)",
-                    paper_bgcolor="rgba(0,0,0,0)", xaxis=dict(axis, side="top"),
-                    yaxis=dict(axis, autorange="reversed", scaleanchor="x")),
-    )
+    stops = plotly.colors.get_colorscale("RdBu_r" if symmetric else "gray")
+    return {
+        "z": z.tolist(),
+        "zmin": -half if symmetric else lo,
+        "zmax": half if symmetric else (hi if hi > lo else lo + 1),
+        "stops": [[round(float(pos), 6), [int(v) for v in plotly.colors.unlabel_rgb(c)]] for pos, c in stops],
+        "hover": hover,
+        "text": bool(write_values),
+        "height": int(height),
+    }
 
 
 def vector_figure(values: np.ndarray, title: str = "") -> go.Figure:
@@ -131,22 +129,24 @@ def vector_figure(values: np.ndarray, title: str = "") -> go.Figure:
     return fig
 
 
-def probs_figure(probs: np.ndarray, classes: list[str], top: int, axis_title: str = "") -> go.Figure:
-    """Softmax probabilities of every class; the predicted one stands out."""
+def probs_data(probs: np.ndarray, classes: list[str], top: int, axis_title: str = "") -> dict:
+    """Softmax probabilities of every class as the data of the Draw page's canvas bar chart
+    (`ui/assets/bars.js`): the predicted class stands out, a value above each bar from 1%, the
+    exact one on hover."""
     p = np.asarray(probs, dtype=float)
-    colors = [ACCENT if i == top else MUTED for i in range(p.size)]
-    fig = go.Figure(
-        go.Bar(
-            x=[str(c) for c in classes], y=p, marker_color=colors,
-            text=[f"{v:.0%}" if v >= 0.01 else "" for v in p], textposition="outside",
-            textfont=dict(size=13), cliponaxis=False,
-            hovertemplate="%{x}: %{y:.2%}<extra></extra>",
-        ),
-        layout=dict(yaxis=dict(range=[0, 1.12], tickformat=".0%", title=dict(text=axis_title)),
-                    xaxis=dict(type="category"), height=260, margin=dict(l=0, r=0, t=10, b=0),
-                    font=dict(size=14)),
-    )
-    return fig
+    return {
+        "values": [float(v) for v in p],
+        "labels": [str(c) for c in classes],
+        "texts": [f"{v:.0%}" if v >= 0.01 else "" for v in p],
+        "hovers": [f"{c}: {v:.2%}" for c, v in zip(classes, p)],
+        "top": int(top),
+        "accent": ACCENT,
+        "muted": MUTED,
+        "ymax": 1.12,
+        "ticks": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        "axis": axis_title,
+        "height": 260,
+    }
 
 
 def upscale(image: np.ndarray, factor: int = 10) -> np.ndarray:

@@ -48,8 +48,8 @@ def test_draw_one_and_seven_then_clear(app_server, browser_page, app_ready):
     expect(page.get_by_text("[1, 1, 28, 28] → [1, 32, 28, 28]", exact=False)).to_be_visible()
     # Layer 0 up close: every kernel and map as a picture, the picked channel as a heatmap.
     expect(page.get_by_text("Channel 0 up close")).to_be_visible()
-    expect(page.locator(".st-key-draw_channel_map .js-plotly-plot")).to_be_visible(timeout=30_000)
-    expect(page.locator(".st-key-draw_channel_kernel .js-plotly-plot")).to_be_visible()
+    expect(page.get_by_role("img", name="Feature map of channel 0")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("img", name="Kernel of channel 0, input channel 0")).to_be_visible()
     pictures = page.locator("[data-testid='stImage'] img")
     assert pictures.count() >= 9
     assert all(pictures.nth(i).evaluate("img => img.naturalWidth") > 0 for i in range(pictures.count()))
@@ -63,4 +63,44 @@ def test_draw_one_and_seven_then_clear(app_server, browser_page, app_ready):
 
     clear(page, app_ready)
     assert page.locator(METRIC).count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_undo_takes_the_stroke_off_and_a_cell_shows_its_value_under_the_pointer(app_server, browser_page, app_ready):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(f"{app_server}/draw")
+    app_ready(page)
+    stroke(page, canvas(page), [(60, 50), (220, 50), (120, 245)])
+    expect(page.locator(METRIC)).to_have_text("7", timeout=60_000)
+    app_ready(page)
+
+    # Point at a cell of the feature map: its row, column and the model's value appear beside it.
+    fmap = page.locator(".st-key-draw_channel_map .cnn-heatmap-canvas")
+    fmap.scroll_into_view_if_needed()
+    box = fmap.bounding_box()
+    cell = (box["height"] - 18) // 28  # cells are square, below an 18 px row of column numbers
+    page.mouse.move(box["x"] + 26 + cell * 14.5, box["y"] + 18 + cell * 9.5)
+    tip = page.locator(".st-key-draw_channel_map .cnn-heatmap-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("row 9, column 14")
+    float(tip.inner_text().split("activation")[1])  # a number
+    # The probabilities: pointing at the predicted bar gives its exact value.
+    bars = page.locator(".st-key-draw_probs .cnn-bars-canvas")
+    bars.scroll_into_view_if_needed()
+    b = bars.bounding_box()
+    page.mouse.move(b["x"] + 56 + (b["width"] - 62) * 7.5 / 10, b["y"] + b["height"] - 40)
+    expect(page.locator(".st-key-draw_probs .cnn-bars-tip")).to_contain_text("7: ")
+
+    # Undo: the canvas is empty again, and so is the prediction.
+    c = canvas(page)
+    c.scroll_into_view_if_needed()
+    page.locator(".cnn-canvas-undo").click()
+    app_ready(page)
+    expect(page.locator(METRIC)).to_have_count(0, timeout=30_000)
+    expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
+    ink = c.evaluate("cv => cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data"
+                     ".filter((v, i) => i % 4 === 0 && v > 0).length")
+    assert ink == 0
     assert page.locator("[data-testid='stException']").count() == 0

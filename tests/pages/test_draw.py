@@ -21,10 +21,8 @@ def data_url(png: Path | bytes) -> str:
 
 
 def inject(at: AppTest, png, n: int = 0) -> None:
-    """What the browser sends after a stroke: the canvas JSON plus its PNG."""
-    at.session_state[f"draw_canvas_{n}"] = {
-        "drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url(png)}
-    }
+    """What the browser sends after a stroke: the canvas as a PNG and its number of strokes."""
+    at.session_state[f"draw_canvas_{n}"] = {"drawing": {"png": data_url(png), "strokes": 1}}
 
 
 def page() -> AppTest:
@@ -35,18 +33,15 @@ def texts(elements) -> str:
     return " ".join(str(e.value) for e in elements)
 
 
+def components(at: AppTest, name: str) -> list[dict]:
+    """The data of every `cnndemo.<name>` canvas chart on the page, as the browser receives it."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name == f"cnndemo.{name}"]
+
+
 def heatmaps(at: AppTest) -> list[np.ndarray]:
     """The values of every heatmap on the page, as the browser receives them."""
-    out = []
-    for chart in at.get("plotly_chart"):
-        for trace in json.loads(chart.proto.spec)["data"]:
-            if trace["type"] == "heatmap":
-                z = trace["z"]
-                if isinstance(z, dict):  # plotly's typed array: base64 bytes, dtype and shape
-                    shape = [int(n) for n in str(z["shape"]).split(",")]
-                    z = np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape(shape)
-                out.append(np.asarray(z, np.float32))
-    return out
+    return [np.asarray(d["z"], np.float32) for d in components(at, "heatmap")]
 
 
 def test_drawing_is_predicted_and_every_layer_is_shown():
@@ -147,6 +142,43 @@ def test_dot_and_blank_say_so_instead_of_guessing():
     Image.fromarray(np.zeros((280, 280, 4), np.uint8)).save(blank, "PNG")
     at = page()
     inject(at, blank.getvalue())
+    at.run()
+    assert not at.exception and not at.metric and "Draw a digit" in texts(at.info)
+
+
+def test_probabilities_are_the_models_own_and_the_prediction_stands_out():
+    model = checkpoints.load(checkpoints.shipped_path("mnist"))
+    image = preprocess.preprocess(preprocess.load_image(DRAWINGS / "3_00.png")).image
+    expected = inference.run(model.model, image, model.spec).prediction
+    at = page()
+    inject(at, DRAWINGS / "3_00.png")
+    at.run()
+    (bars,) = components(at, "bars")
+    np.testing.assert_allclose(bars["values"], expected.probs, rtol=1e-6)
+    assert bars["labels"] == [str(c) for c in range(10)] and bars["top"] == expected.top
+    assert bars["hovers"][expected.top] == f"{expected.top}: {expected.probs[expected.top]:.2%}"
+    assert [m.value for m in at.metric] == [str(expected.top)]
+
+
+def test_a_corrupt_drawing_says_so_and_the_page_still_works():
+    at = page()
+    at.session_state["draw_canvas_0"] = {"drawing": {"png": "data:image/png;base64,bm90IGEgcG5n", "strokes": 2}}
+    at.run()
+    assert not at.exception and not at.metric
+    assert "This drawing cannot be read" in texts(at.error)
+    at.button(key="draw_clear").click().run()  # Clear remounts the canvas empty: the page is back
+    assert not at.exception and not at.error and "Draw a digit" in texts(at.info)
+    inject(at, DRAWINGS / "7_00.png", n=at.session_state["draw_canvas_n"])
+    at.run()
+    assert [m.value for m in at.metric] == ["7"]
+
+
+def test_undoing_every_stroke_empties_the_page():
+    at = page()
+    inject(at, DRAWINGS / "7_00.png")
+    at.run()
+    assert [m.value for m in at.metric] == ["7"]
+    at.session_state["draw_canvas_0"] = {"drawing": {"png": None, "strokes": 0}}  # what ↶ sends last
     at.run()
     assert not at.exception and not at.metric and "Draw a digit" in texts(at.info)
 

@@ -119,3 +119,27 @@ def test_load_image_reads_rgba_and_greyscale(tmp_path):
     assert a.shape == (280, 280, 4) and b.shape == (100, 100)
     # Different sizes and conventions, same digit: nearly the same 28x28.
     assert np.abs(pp.preprocess(a).image - pp.preprocess(b).image).mean() < 0.05
+
+
+def test_a_canvas_png_data_url_reads_back_pixel_for_pixel():
+    import base64
+    import io
+
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[40:240, 130:150, :3] = 255
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    np.testing.assert_array_equal(pp.from_data_url(url), rgba)
+    grey = io.BytesIO()
+    Image.fromarray(rgba[..., 0]).save(grey, "PNG")  # any PNG comes back as RGBA
+    grey_url = "data:image/png;base64," + base64.b64encode(grey.getvalue()).decode()
+    assert pp.from_data_url(grey_url).shape == (280, 280, 4)
+
+
+@pytest.mark.parametrize("url", ["data:image/jpeg;base64,AAAA", "data:image/png;base64,not base64!",
+                                 "data:image/png;base64,bm90IGEgcG5n", "", "no comma"])
+def test_a_bad_data_url_is_a_clear_image_error(url):
+    with pytest.raises(pp.ImageReadError):
+        pp.from_data_url(url)

@@ -1,5 +1,6 @@
 """cnndemo.figures.draw: the layer pictures hold the real channels, the heatmaps the real values."""
 import numpy as np
+import pytest
 
 from cnndemo.figures import draw as D
 from cnndemo.figures import images
@@ -53,16 +54,33 @@ def test_kernels_are_red_where_positive_and_the_selected_channel_is_framed_and_n
     assert label_band.any()  # the channel numbers above the tiles
 
 
-def test_channel_figure_carries_the_real_values_and_hover_text():
+def test_heatmap_data_carries_the_real_values_hover_text_and_plotlys_colours():
+    import plotly.colors
+
     m = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
-    fig = D.channel_figure(m, "value %{z:.3f}")
-    trace = fig.data[0]
-    np.testing.assert_array_equal(np.asarray(trace.z), m)
-    assert (trace.zmin, trace.zmax) == (-5, 6)
-    assert trace.hovertemplate.startswith("value %{z:.3f}") and trace.texttemplate is None
-    kernel = D.channel_figure(np.array([[0.5, -2.0]]), "w %{z}", symmetric=True, write_values=True)
-    assert (kernel.data[0].zmin, kernel.data[0].zmax) == (-2.0, 2.0)  # zero is the middle colour
-    assert kernel.data[0].texttemplate == "%{z:.2f}"
+    data = D.heatmap_data(m, "value %{z:.3f}", height=200)
+    np.testing.assert_array_equal(np.asarray(data["z"], np.float32), m)
+    assert (data["zmin"], data["zmax"]) == (-5, 6)
+    assert data["hover"] == "value %{z:.3f}" and data["text"] is False and data["height"] == 200
+    gray = plotly.colors.get_colorscale("gray")
+    assert [p for p, _ in data["stops"]] == pytest.approx([p for p, _ in gray], abs=1e-5)
+    assert data["stops"][-1][1] == [int(v) for v in plotly.colors.unlabel_rgb(gray[-1][1])]
+    kernel = D.heatmap_data(np.array([[0.5, -2.0]]), "w %{z}", symmetric=True, write_values=True)
+    assert (kernel["zmin"], kernel["zmax"]) == (-2.0, 2.0)  # zero is the middle colour
+    assert kernel["text"] is True
+    blue = plotly.colors.get_colorscale("RdBu_r")[0][1]
+    assert kernel["stops"][0][1] == [int(v) for v in plotly.colors.unlabel_rgb(blue)]
+    flat = D.heatmap_data(np.full((2, 2), 0.5), "v")
+    assert flat["zmax"] > flat["zmin"]  # a flat map still has a range to colour
+
+
+def test_probs_data_marks_the_prediction_and_writes_the_values():
+    probs = np.array([0.005, 0.9712, 0.0238] + [0.0] * 7)
+    data = D.probs_data(probs, [str(i) for i in range(10)], 1, "probability")
+    assert data["values"][1] == pytest.approx(0.9712) and len(data["values"]) == 10
+    assert data["top"] == 1 and data["axis"] == "probability"
+    assert data["texts"][:3] == ["", "97%", "2%"]  # under 1% is left unwritten
+    assert data["hovers"][1] == "1: 97.12%"
 
 
 def test_overview_montage_is_torchvisions_make_grid_of_every_channel_on_its_own_scale():

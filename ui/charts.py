@@ -1,0 +1,41 @@
+"""Charts drawn on one canvas in the browser: Streamlit components of our own (Components v2,
+no iframe) for the Draw page, which shows new ones for every drawing.
+
+A plotly chart costs the browser a few hundred milliseconds of its main thread to mount on a
+classroom laptop, and the Draw page had three per drawing: the probabilities and a channel's
+map and kernel. These draw the same bars, cells, colours, colour bar and hover values in
+about a millisecond. Their data comes from `cnndemo.figures.draw` (`probs_data`,
+`heatmap_data`); the drawing code is in `assets/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def _define(name: str, root_class: str):
+    return st.components.v2.component(
+        f"cnndemo.{name}",
+        html=f'<div class="{root_class}"></div>',
+        css=(ASSETS / f"{name}.css").read_text(encoding="utf-8"),
+        js=(ASSETS / f"{name}.js").read_text(encoding="utf-8"),
+        isolate_styles=True,
+    )
+
+
+_heatmap = _define("heatmap", "cnn-heatmap")
+_bars = _define("bars", "cnn-bars")
+
+
+def heatmap(data: dict, *, key: str, label: str = "") -> None:
+    """Show `data` (from `heatmap_data`); `label` is what a screen reader says."""
+    _heatmap(key=key, data={**data, "label": label}, width="content", height="content")
+
+
+def bars(data: dict, *, key: str, label: str = "") -> None:
+    """Show `data` (from `probs_data`) as wide as its column."""
+    _bars(key=key, data={**data, "label": label}, width="stretch", height="content")
