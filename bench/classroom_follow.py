@@ -103,6 +103,9 @@ def _pct(xs: list[float], q: float) -> int:
 
 
 def run() -> dict:
+    # the server gets this process's environment as it was before the test helpers below are
+    # imported: tests/conftest.py points CNNDEMO_DATA_DIR at an empty folder of its own
+    outer = dict(os.environ)
     from playwright.sync_api import sync_playwright
 
     from tests.browser import test_classroom as T
@@ -110,7 +113,7 @@ def run() -> dict:
 
     n = int(os.environ.get("CNNDEMO_BENCH_STUDENTS", "30"))
     n_browsers = min(n, int(os.environ.get("CNNDEMO_BENCH_BROWSERS", "2")))
-    env = dict(os.environ, CNNDEMO_TEACHER_KEY=T.KEY, CNNDEMO_OFFLINE="1",
+    env = dict(outer, CNNDEMO_TEACHER_KEY=T.KEY, CNNDEMO_OFFLINE="1",
                CNNDEMO_RUNS_DIR=tempfile.mkdtemp(prefix="cnndemo-bench-class-"))
     proc, url = _server(env)
     tabs = _Tabs()

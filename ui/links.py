@@ -74,10 +74,14 @@ def _net_setter(ss, net, values):
     ss["shapes.saved_inputs"] = {k: values[k] for k in view.INPUTS if k in values}
 
 
-GETTERS = {("gradients", "tab"): _tab_getter("gradients", P.GRADIENT_TABS),
+GETTERS = {("convolution", "tab"): _tab_getter("convolution", P.CONV_TABS),
+           ("gradients", "tab"): _tab_getter("gradients", P.GRADIENT_TABS),
+           ("pooling", "tab"): _tab_getter("pooling", P.POOL_TABS),
            ("losses", "tab"): _tab_getter("losses", P.LOSS_TABS),
            ("shapes", "net"): _net_getter}
-SETTERS = {("gradients", "tab"): _tab_setter("gradients"),
+SETTERS = {("convolution", "tab"): _tab_setter("convolution"),
+           ("gradients", "tab"): _tab_setter("gradients"),
+           ("pooling", "tab"): _tab_setter("pooling"),
            ("losses", "tab"): _tab_setter("losses"),
            ("shapes", "net"): _net_setter}
 

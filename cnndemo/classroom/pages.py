@@ -16,6 +16,8 @@ POOL = filters.POOL_PRESETS
 GRADIENT_TABS = ("autograd", "regression", "perceptron", "activations", "vanishing",
                  "optimizers")
 LOSS_TABS = ("softmax", "compare", "grad", "entropy", "model")
+CONV_TABS = ("step", "stack", "filters", "channels", "why")
+POOL_TABS = ("real", "volume")
 PERCEPTRON_PRESETS = ("or", "and", "xor1", "xor2")
 TRAIN_ARCHS = ("course-b", "course-a", "course-c", "mlp", "deep-mlp", "count-exercise")
 SEED_MAX = 2**31 - 1
@@ -32,6 +34,7 @@ def _conv() -> list[Field]:
         F("padding", "convolution_padding", "int", a["padding"], 0, 3),
         F("dilation", "convolution_dilation", "int", a["dilation"], 1, 3),
         F("step", "convolution_step", "int", 0, 0, 10_000),
+        F("tab", "convolution_tab", "choice", "step", choices=CONV_TABS),
     ]
 
 
@@ -44,6 +47,7 @@ def _pool() -> list[Field]:
         F("padding", "pooling_padding", "int", 0, 0, 2),
         F("ceil", "pooling_ceil", "bool", False),
         F("step", "pooling_step", "int", 0, 0, 10_000),
+        F("tab", "pooling_tab", "choice", "real", choices=POOL_TABS),
     ]
 
 

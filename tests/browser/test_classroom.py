@@ -108,13 +108,16 @@ def test_a_lesson_with_one_teacher_and_two_students(class_server, _browser):
     b = join(_browser, class_server, code, "<i>Sam</i>")
     for s in (a, b):
         expect(s.get_by_text("Step 1 of 12", exact=False)).to_be_visible()
-        assert where(s) == ("/convolution", {"preset": "example_b"})
+        assert where(s) == ("/convolution", {"preset": "example_b", "tab": "why"})
+        expect(s.get_by_role("tab", name="Why convolution?", selected=True)).to_be_visible()
 
     latencies = []
     for n in range(2, 7):  # A, B and stacking, filters, pooling, 3-D volumes
         latencies += advance(teacher, [a, b], n)
         assert where(a) == where(b) == where(teacher), (n, a.url, b.url, teacher.url)
-    assert where(a) == ("/pooling", {"preset": "six", "kernel": "3", "stride": "3"})
+        if n == 3:  # each step opens its own section of the page
+            expect(a.get_by_role("tab", name="Stacking", selected=True)).to_be_visible()
+    assert where(a) == ("/pooling", {"preset": "six", "kernel": "3", "stride": "3", "tab": "volume"})
     expect(a.locator(".st-key-pooling_kernel")).to_contain_text("3")
 
     # B leaves follow mode and stays put while A moves on

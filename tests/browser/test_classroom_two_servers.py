@@ -31,12 +31,12 @@ def test_a_student_on_another_server_process_follows_the_teacher(two_servers, _b
     teacher, code = start_lesson(_browser, server_a)
     student = join(_browser, server_b, code, "Min-jun")
     assert student.url.startswith(server_b)
-    assert where(student) == ("/convolution", {"preset": "example_b"})
+    assert where(student) == ("/convolution", {"preset": "example_b", "tab": "why"})
 
     for n in (2, 3, 4, 5, 6):  # A, B and stacking, filters, pooling, 3-D volumes
         advance(teacher, [student], n)
         assert where(student) == where(teacher), (n, student.url, teacher.url)
-    assert where(student) == ("/pooling", {"preset": "six", "kernel": "3", "stride": "3"})
+    assert where(student) == ("/pooling", {"preset": "six", "kernel": "3", "stride": "3", "tab": "volume"})
     expect(student.get_by_text("Step 6 of 12", exact=False)).to_be_visible()
 
     # the teacher's panel on server A counts the student connected to server B

@@ -36,3 +36,17 @@ def test_a_damaged_save_stays_in_the_model_list_and_explains_itself(tmp_path, mo
     assert "broken.pt (cannot be read)" in " ".join(at.sidebar.selectbox[0].options)
     warning = " ".join(w.value for w in at.warning)
     assert "broken.pt" in warning and "damaged or truncated" in warning
+
+
+def test_the_server_reads_the_digits_while_it_starts():
+    """ui.common starts reading MNIST when the server imports it, so the first student's
+    click on a lab that shows real digits does not wait for it (nor does the class behind)."""
+    import threading
+
+    import ui.common  # noqa: F401  (what the server imports with its first page)
+    from cnndemo.core import data
+
+    for t in threading.enumerate():
+        if t.name == "cnndemo-warm-digits":
+            t.join(timeout=120)
+    assert any(key[0] == "mnist" for key in data._MEMORY)

@@ -24,6 +24,12 @@ def _output_grid(at) -> list[list[str]]:
     raise AssertionError("no output grid on the page")
 
 
+def _open(at, tab: str, lang: str = "en"):
+    """Open one of the page's tabs (only the open tab runs) and rerun."""
+    at.session_state["convolution_tab"] = i18n.t(f"convolution.tab.{tab}", lang)
+    return at.run()
+
+
 def _text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -53,6 +59,7 @@ def test_example_b_the_x_and_padding_changes_the_size():
     assert "Output width: floor((9 - 3 + 2*1)/2) + 1 = 5" in _text(at)
     assert len(_output_grid(at)) == 5
     # stacking without padding: 9 -> 7 -> 5 -> 3 -> 1
+    _open(at, "stack")
     assert "**9×9** → **7×7** → **5×5** → **3×3** → **1×1**" in _text(at)
 
 
@@ -87,10 +94,38 @@ def test_filters_section_renders_with_the_shipped_model_and_korean():
     at.session_state["lang"] = "ko"
     at.session_state["last_drawing"] = np.zeros((28, 28), dtype=np.float32)
     at.run()
+    _open(at, "filters", "ko")
     assert not at.exception and not at.error
     assert at.title[0].value == i18n.t("convolution.title", "ko")
     captions = "\n".join(c.value for c in at.caption)
     assert "Conv2d(1, " in captions  # the shipped model's first layer is named
     assert at.radio(key="convolution_img_src").value == "drawing"
+    _open(at, "channels", "ko")
     at.slider(key="convolution_ch_n").set_value(5).run()
     assert "5 × 3 × 2 × 2 + 5 = 65" in _text(at)
+
+
+def test_only_the_open_tab_runs_and_every_tab_renders():
+    at = _app().run()
+    assert at.session_state["convolution_tab"] == i18n.t("convolution.tab.step", "en")
+    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert "convolution_step_fig" in keys and "convolution_why_x" not in keys
+    assert "1×1 + 2×0 + 2×1 + 1×0 + 5 = 8" in _text(at)
+    for tab, key in [("stack", None), ("filters", None), ("channels", "convolution_ch_total"),
+                     ("why", "convolution_why_x")]:
+        _open(at, tab)
+        assert not at.exception and not at.error, tab
+        keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+        assert "convolution_step_fig" not in keys, tab
+        assert key is None or key in keys, (tab, keys)
+    assert "convolution_out_fig" in keys  # the grids above the tabs are always there
+
+
+def test_a_bad_grid_explains_itself_in_the_step_tab():
+    at = _app().run()
+    at.text_area(key="convolution_input").input("1 2\n3 x").run()
+    assert not at.exception
+    assert any("Fix the input and the kernel above" in i.value for i in at.info)
+    _open(at, "why")  # the sections that need no grid still work
+    assert not at.exception and "convolution_why_x" in {
+        c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}

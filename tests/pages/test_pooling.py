@@ -78,6 +78,10 @@ def test_real_feature_map_and_3d_view_with_the_shipped_model():
     assert at.title[0].value == i18n.t("pooling.title", "ko")
     captions = "\n".join(c.value for c in at.caption)
     assert "28×28" in captions and "14×14" in captions  # MaxPool2d(2) halves the real map
+    assert not [c for c in _charts(at).values() if c["data"][0]["type"] == "mesh3d"]  # a closed tab
+    at.session_state["pooling_tab"] = i18n.t("pooling.tab.volume", "ko")  # only the open tab runs
+    at.run()
+    assert not at.exception and not at.error
     assert "1×28×28 → 32×28×28 → 32×14×14" in _text(at)
     volume = [c for c in _charts(at).values() if c["data"][0]["type"] == "mesh3d"]
     assert volume and "32 × 14 × 14" in "".join(str(d.get("hovertext")) for d in volume[0]["data"])
