@@ -129,3 +129,25 @@ def test_a_fine_tune_whose_process_dies_says_so_and_saves_nothing():
                for e in t.error)
     assert not list(checkpoints.user_dir().glob(f"class-{code}-*.pt"))
     assert not t.button(key="classroom_ft_start").disabled  # she can start again
+
+
+def test_the_teacher_stops_a_fine_tune_and_nothing_is_saved():
+    t = _teacher()
+    code = t.session_state["classroom_code"]
+    _send_fat_digits(code, 12)
+    t.run()
+    t.slider(key="classroom_ft_epochs").set_value(15).run()
+    t.button(key="classroom_ft_start").click().run()
+    mgr = jobs.manager()
+    job_id = t.session_state["classroom_ft_job"]
+    job = mgr.wait(job_id, 240, until=lambda j: j.runs[0].n_points > 0)
+    assert job.state == jobs.RUNNING, job.error
+    t.run()
+    t.button(key="classroom_ft_stop").click().run()  # what the teacher clicks
+    job = mgr.wait(job_id, 120)
+    assert job.state == jobs.STOPPED, job.state
+    t.run()
+    assert not t.exception and not t.error
+    assert any("stopped" in i.value.lower() for i in t.info)
+    assert not list(checkpoints.user_dir().glob(f"class-{code}-*.pt"))
+    assert not t.button(key="classroom_ft_start").disabled
