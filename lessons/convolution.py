@@ -10,7 +10,7 @@ from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 from ui import convolution as view
 from ui import course as course_view
-from ui.common import show_code, tr
+from ui.common import show_code, tab_sections, tr
 from ui.links import bind
 
 bind("convolution")
@@ -109,11 +109,6 @@ def _why():
 
 SECTIONS = [("step", _needs_grids(_step)), ("stack", _needs_grids(_stack)), ("filters", _filters),
             ("channels", _channels), ("why", _why)]
-tabs = st.tabs([tr(f"convolution.tab.{name}") for name, _ in SECTIONS], key="convolution_tab",
-               on_change="rerun")
-for tab, (_name, render) in zip(tabs, SECTIONS):
-    if tab.open is not False:
-        with tab:
-            render()
+tab_sections(PAGE, SECTIONS)
 
 show_code(ops.conv2d)

@@ -5,7 +5,7 @@ Six tabs; only the open tab runs (``on_change="rerun"``), so each rerun computes
 import streamlit as st
 
 from ui import gradients as V
-from ui.common import tr
+from ui.common import tab_sections, tr
 from ui.links import bind
 
 bind("gradients")
@@ -21,9 +21,4 @@ SECTIONS = [
 st.title(tr("gradients.title"))
 st.markdown(tr("gradients.intro"))
 
-tabs = st.tabs([tr(f"gradients.tab.{name}") for name, _ in SECTIONS], key="gradients_tab",
-               on_change="rerun")
-for tab, (_name, render) in zip(tabs, SECTIONS):
-    if tab.open is not False:
-        with tab:
-            render()
+tab_sections("gradients", SECTIONS)

@@ -10,7 +10,7 @@ from cnndemo.lessons import filters
 from ui import convolution as conv_view
 from ui import course as course_view
 from ui import pooling as view
-from ui.common import show_code, tr
+from ui.common import show_code, tab_sections, tr
 from ui.links import bind
 
 bind("pooling")
@@ -65,10 +65,6 @@ def _volume():
 
 
 SECTIONS = [("real", _real), ("volume", _volume)]
-tabs = st.tabs([tr(f"pooling.tab.{name}") for name, _ in SECTIONS], key="pooling_tab", on_change="rerun")
-for tab, (_name, render) in zip(tabs, SECTIONS):
-    if tab.open is not False:
-        with tab:
-            render()
+tab_sections(PAGE, SECTIONS)
 
 show_code(ops.pool2d)

@@ -6,6 +6,7 @@ import functools
 import inspect
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -97,6 +98,17 @@ def shared_figure(builder, **cache_kw):
         return fig
 
     return st.cache_resource(show_spinner=False, max_entries=512, **cache_kw)(build)
+
+
+def tab_sections(page: str, sections: list[tuple[str, Callable[[], None]]]) -> None:
+    """A page's sections as tabs labelled `<page>.tab.<name>`, kept in `<page>_tab` (part of
+    the page's link): only the open tab runs, so a rerun computes one section."""
+    tabs = st.tabs([tr(f"{page}.tab.{name}") for name, _ in sections], key=f"{page}_tab",
+                   on_change="rerun")
+    for tab, (_name, render) in zip(tabs, sections):
+        if tab.open is not False:
+            with tab:
+                render()
 
 
 def shared_figures(module, *names: str, **cache_kw) -> SimpleNamespace:
