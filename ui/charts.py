@@ -5,7 +5,7 @@ A plotly chart costs the browser a few hundred milliseconds of its main thread t
 classroom laptop, and the Draw page had three per drawing: the probabilities and a channel's
 map and kernel. These draw the same bars, cells, colours, colour bar and hover values in
 about a millisecond. Their data comes from `cnndemo.figures.draw` (`probs_data`,
-`heatmap_data`); the drawing code is in `assets/`.
+`heatmap_data`); the drawing code is `assets/charts.js`.
 """
 
 from __future__ import annotations
@@ -15,20 +15,22 @@ from pathlib import Path
 import streamlit as st
 
 ASSETS = Path(__file__).parent / "assets"
+_JS = (ASSETS / "charts.js").read_text(encoding="utf-8")
+_CSS = (ASSETS / "charts.css").read_text(encoding="utf-8")
 
 
-def _define(name: str, root_class: str):
+def _define(kind: str):
     return st.components.v2.component(
-        f"cnndemo.{name}",
-        html=f'<div class="{root_class}"></div>',
-        css=(ASSETS / f"{name}.css").read_text(encoding="utf-8"),
-        js=(ASSETS / f"{name}.js").read_text(encoding="utf-8"),
+        f"cnndemo.{kind}",
+        html=f'<div class="cnn-chart" data-kind="{kind}"></div>',
+        css=_CSS,
+        js=_JS,
         isolate_styles=True,
     )
 
 
-_heatmap = _define("heatmap", "cnn-heatmap")
-_bars = _define("bars", "cnn-bars")
+_heatmap = _define("heatmap")
+_bars = _define("bars")
 
 
 def heatmap(data: dict, *, key: str, label: str = "") -> None:

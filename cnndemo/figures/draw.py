@@ -92,7 +92,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def heatmap_data(values: np.ndarray, hover: str, symmetric: bool = False, write_values: bool = False,
                  height: int = 300) -> dict:
     """One channel (a feature map, or one kernel) as the data of a heatmap, for the Draw page's
-    canvas heatmap (`ui/assets/heatmap.js`): the real values, shown on hover (`hover`, a
+    canvas heatmap (`ui/assets/charts.js`): the real values, shown on hover (`hover`, a
     plotly-style template: %{x} column, %{y} row, %{z:.3f} value); `write_values` prints each
     value in its cell. A kernel (`symmetric`) is on a diverging scale with zero in the middle."""
     z = np.asarray(values, dtype=np.float32)
@@ -131,7 +131,7 @@ def vector_figure(values: np.ndarray, title: str = "") -> go.Figure:
 
 def probs_data(probs: np.ndarray, classes: list[str], top: int, axis_title: str = "") -> dict:
     """Softmax probabilities of every class as the data of the Draw page's canvas bar chart
-    (`ui/assets/bars.js`): the predicted class stands out, a value above each bar from 1%, the
+    (`ui/assets/charts.js`): the predicted class stands out, a value above each bar from 1%, the
     exact one on hover."""
     p = np.asarray(probs, dtype=float)
     return {
