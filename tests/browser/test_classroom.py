@@ -200,7 +200,8 @@ def test_a_student_joins_from_the_link_under_the_qr_code(class_server, _browser)
     teacher, code = start_lesson(_browser, class_server)
     link = f"{class_server}/class?join={code}"
     expect(_main(teacher).get_by_text(link, exact=True)).to_be_visible()
-    assert _main(teacher).locator("[data-testid='stImage'] img").count() >= 1  # the QR code
+    # the QR code (it may arrive a moment after the link's text: wait for it, do not count)
+    expect(_main(teacher).locator("[data-testid='stImage'] img").first).to_be_visible()
     s = _page(_browser, link, viewport={"width": 390, "height": 844}, has_touch=True)
     expect(s.locator(".st-key-classroom_code_in_page input")).to_have_value(code)
     _main(s).get_by_role("button", name="Join the class").click()

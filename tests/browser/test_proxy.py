@@ -98,7 +98,7 @@ def test_pages_canvas_and_image_through_the_proxy(proxy, _browser):
     try:
         page.goto(proxy)
         wait_for_app(page)
-        assert page.locator("h1").count() >= 1
+        page.locator("h1").first.wait_for()
         assert server_id(context) in ("w1", "w2")
         draw_a_one(page, proxy)
         # "What the model sees": an st.image, served as /media/... by the worker that made it

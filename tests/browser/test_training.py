@@ -60,7 +60,8 @@ def test_train_save_and_pick_on_the_draw_page(app_server, browser_page, tmp_path
     wait_for_app(page)
     page.get_by_text("Saved as browser-mlp").wait_for(timeout=30_000)
     page.get_by_role("tab", name="Saved models").click()
-    assert page.get_by_text("browser-mlp", exact=False).count() >= 1
+    saved = page.locator("[role=tabpanel]:visible")  # the Saved models tab, now open
+    saved.get_by_text("browser-mlp", exact=False).first.wait_for(timeout=30_000)
     page.goto(f"{app_server}/draw")
     wait_for_app(page)
     pick(page, "Active model", "browser-mlp (mnist")
