@@ -109,7 +109,8 @@ def test_teacher_fine_tunes_on_the_class_drawings_and_gets_a_model():
     assert not t.exception
 
 
-def test_a_fine_tune_whose_process_dies_says_so_and_saves_nothing():
+def _fine_tune_running():
+    """A teacher whose 15-epoch fine-tune on 12 drawings has started training."""
     t = _teacher()
     code = t.session_state["classroom_code"]
     _send_fat_digits(code, 12)
@@ -121,8 +122,13 @@ def test_a_fine_tune_whose_process_dies_says_so_and_saves_nothing():
     job = mgr.wait(job_id, 240, until=lambda j: j.runs[0].n_points > 0)
     assert job.state == jobs.RUNNING, job.error
     t.run()
+    return t, code, mgr, job_id
+
+
+def test_a_fine_tune_whose_process_dies_says_so_and_saves_nothing():
+    t, code, mgr, job_id = _fine_tune_running()
     assert any("Fine-tuning: epoch" in p.proto.text for p in t.get("progress"))
-    os.kill(job.pid, signal.SIGKILL)
+    os.kill(mgr.get(job_id).pid, signal.SIGKILL)
     assert mgr.wait(job_id, 60).state == jobs.CRASHED
     t.run()
     assert any(e.value.startswith("The fine-tune did not finish: the training process ended")
@@ -132,17 +138,7 @@ def test_a_fine_tune_whose_process_dies_says_so_and_saves_nothing():
 
 
 def test_the_teacher_stops_a_fine_tune_and_nothing_is_saved():
-    t = _teacher()
-    code = t.session_state["classroom_code"]
-    _send_fat_digits(code, 12)
-    t.run()
-    t.slider(key="classroom_ft_epochs").set_value(15).run()
-    t.button(key="classroom_ft_start").click().run()
-    mgr = jobs.manager()
-    job_id = t.session_state["classroom_ft_job"]
-    job = mgr.wait(job_id, 240, until=lambda j: j.runs[0].n_points > 0)
-    assert job.state == jobs.RUNNING, job.error
-    t.run()
+    t, code, mgr, job_id = _fine_tune_running()
     t.button(key="classroom_ft_stop").click().run()  # what the teacher clicks
     job = mgr.wait(job_id, 120)
     assert job.state == jobs.STOPPED, job.state
