@@ -51,6 +51,7 @@ if both is not None:
     step = st.slider(tr("pooling.step"), 0, n - 1, key="pooling_step") if n > 1 else 0
     view.side_by_side(mx, av, step)
 
+
 def _real():
     st.header(tr("pooling.real_title"))
     st.markdown(tr("pooling.real_intro"))

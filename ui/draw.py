@@ -15,7 +15,7 @@ from ui.charts import bars, heatmap
 from ui.common import active_model, digits_model, shared_figures, tr
 
 CANVAS_PX = 280
-# Built once for the class: the same map, kernel or probabilities give the same figure.
+# Built once for the class: the same flat layer output gives the same figure.
 FIG = shared_figures(figures_draw, "vector_figure")
 
 
