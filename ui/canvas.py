@@ -41,7 +41,18 @@ def draw_canvas(*, key: str, size: int, stroke: int, label: str, undo: str) -> D
         width="content",
         height="content",
     )
-    value = result.get("drawing") if result is not None else None
+    return _drawing(result)
+
+
+def current(key: str) -> Drawing:
+    """What is on the canvas under `key`, before the canvas is drawn in this run.
+    The browser's value is in session state as the run starts, so a page can compute from it
+    and show the result first: the prediction leaves the server before the canvas does."""
+    return _drawing(st.session_state.get(key))
+
+
+def _drawing(state) -> Drawing:
+    value = state.get("drawing") if hasattr(state, "get") else None
     if not isinstance(value, dict):
         return Drawing(0, None)
     strokes, png = value.get("strokes"), value.get("png")

@@ -11,7 +11,7 @@ from cnndemo.core import checkpoints, data, inference, preprocess
 from cnndemo.figures import draw as figures_draw
 from cnndemo.figures import images
 from ui.canvas import Drawing
-from ui.charts import bars, heatmap
+from ui.charts import bars, gallery, heatmap
 from ui.common import active_model, digits_model, shared_figures, tr
 
 CANVAS_PX = 280
@@ -149,14 +149,10 @@ def _montage_png(values: np.ndarray, tile_px: int, symmetric: bool, selected: in
 
 def render_overview(result: inference.Result) -> None:
     """Every image-shaped layer output at a glance, labelled with its shape."""
-    maps = [layer for layer in result.layers if layer.is_map]
-    per_row = 3
-    for start in range(0, len(maps), per_row):
-        cols = st.columns(per_row)
-        for col, layer in zip(cols, maps[start : start + per_row]):
-            with col:
-                st.image(_overview_png(layer.values), width="stretch", output_format="PNG")
-                st.caption(f"{layer.index}: {layer.name} · `{inference.format_shape(layer.shape)}`")
+    items = [{"png": _overview_png(layer.values), "caption": f"{layer.index}: {layer.name} · ",
+              "code": inference.format_shape(layer.shape)}
+             for layer in result.layers if layer.is_map]
+    gallery(figures_draw.gallery_data(items, [1, 1, 1]), key="draw_overview", label=tr("draw.maps_title"))
 
 
 @st.fragment
@@ -183,24 +179,21 @@ def render_layer(model, result: inference.Result) -> None:
     ch = st.slider(tr("draw.channel"), 0, n - 1, 0, key=f"draw_channel_{index}") if n > 1 else 0
     hover_map = tr("draw.hover_map")
     if kernels is None:
-        st.markdown(tr("draw.maps", shape=shape))
-        st.image(_montage_png(layer.values, 84, False, ch), width="stretch", output_format="PNG")
+        maps = [{"png": _montage_png(layer.values, 84, False, ch), "title": tr("draw.maps", shape=shape)}]
+        gallery(figures_draw.gallery_data(maps, [1]), key="draw_kernels_maps", label=tr("draw.detail"))
         st.markdown(tr("draw.channel_title", ch=ch))
         heatmap(figures_draw.heatmap_data(layer.values[ch], hover_map, height=420), key="draw_channel_map",
                 label=tr("draw.map_label", ch=ch))
         return
-    left, right = st.columns([2, 3])
-    with left:
-        st.markdown(tr("draw.kernels", k=kernels.shape[-1], c=c_in))
-        st.image(_montage_png(kernels[:, c_in], 36, True, ch), width="stretch", output_format="PNG")
-    with right:
-        st.markdown(tr("draw.maps", shape=shape))
-        st.image(_montage_png(layer.values, 56, False, ch), width="stretch", output_format="PNG")
+    pair = [{"png": _montage_png(kernels[:, c_in], 36, True, ch),
+             "title": tr("draw.kernels", k=kernels.shape[-1], c=c_in)},
+            {"png": _montage_png(layer.values, 56, False, ch), "title": tr("draw.maps", shape=shape)}]
+    gallery(figures_draw.gallery_data(pair, [2, 3]), key="draw_kernels_maps", label=tr("draw.detail"))
     st.markdown(tr("draw.channel_title", ch=ch))
     left, right = st.columns([2, 3])
     with left:
         heatmap(figures_draw.heatmap_data(kernels[ch, c_in], tr("draw.hover_kernel"), symmetric=True,
-                                 write_values=kernels.shape[-1] <= 5, height=260),
+                                          write_values=kernels.shape[-1] <= 5, height=260),
                 key="draw_channel_kernel", label=tr("draw.kernel_label", ch=ch, c=c_in))
     with right:
         heatmap(figures_draw.heatmap_data(layer.values[ch], hover_map, height=400), key="draw_channel_map",

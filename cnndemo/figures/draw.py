@@ -11,6 +11,7 @@ cost the browser's main thread a few hundred milliseconds.
 
 from __future__ import annotations
 
+import base64
 import math
 from functools import lru_cache
 
@@ -147,6 +148,25 @@ def probs_data(probs: np.ndarray, classes: list[str], top: int, axis_title: str 
         "axis": axis_title,
         "height": 260,
     }
+
+
+def gallery_data(items: list[dict], widths: list[float]) -> dict:
+    """Pictures side by side in one page element, for the Draw page's layer maps: a page element
+    costs the browser a few milliseconds on every drawing, and the overview alone was twenty
+    (columns, pictures and captions). Each item: `png` (bytes) and optional `title` (above),
+    `caption` and `code` (below; `code` in a code font, e.g. a shape). `widths` are the relative
+    widths of the columns; the items fill them row by row."""
+    out = []
+    for item in items:
+        out.append({
+            "src": "data:image/png;base64," + base64.b64encode(item["png"]).decode("ascii"),
+            "title": item.get("title", ""),
+            "caption": item.get("caption", ""),
+            "code": item.get("code", ""),
+            "alt": item.get("alt") or " ".join(filter(None, (item.get("title"), item.get("caption"),
+                                                            item.get("code")))),
+        })
+    return {"items": out, "widths": [float(w) for w in widths]}
 
 
 def upscale(image: np.ndarray, factor: int = 10) -> np.ndarray:

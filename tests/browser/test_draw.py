@@ -50,8 +50,11 @@ def test_draw_one_and_seven_then_clear(app_server, browser_page, app_ready):
     expect(page.get_by_text("Channel 0 up close")).to_be_visible()
     expect(page.get_by_role("img", name="Feature map of channel 0")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("img", name="Kernel of channel 0, input channel 0")).to_be_visible()
-    pictures = page.locator("[data-testid='stImage'] img")
-    assert pictures.count() >= 9
+    # What the network sees, the six layers' maps, and the layer's kernels and maps: all decoded.
+    pictures = page.locator("[data-testid='stImage'] img, .cnn-gallery img")
+    expect(pictures).to_have_count(1 + 6 + 2)
+    expect(page.locator(".cnn-gallery figcaption").filter(has_text="0: Conv2d")).to_contain_text("[1, 32, 28, 28]")
+    page.wait_for_function("() => [...document.querySelectorAll('.cnn-gallery img')].every(i => i.complete)")
     assert all(pictures.nth(i).evaluate("img => img.naturalWidth") > 0 for i in range(pictures.count()))
 
     clear(page, app_ready)

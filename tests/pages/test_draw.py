@@ -1,6 +1,7 @@
 """The Draw page through AppTest: a drawing injected into the canvas's state."""
 
 import base64
+import io
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnndemo.core import checkpoints, data, inference, preprocess
+from cnndemo.figures import draw as figures
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAWINGS = ROOT / "tests" / "data" / "drawings"
@@ -39,6 +41,17 @@ def components(at: AppTest, name: str) -> list[dict]:
             if e.proto.component_name == f"cnndemo.{name}"]
 
 
+def galleries(at: AppTest) -> list[dict]:
+    return components(at, "gallery")
+
+
+def picture(item: dict) -> Image.Image:
+    """A gallery item's picture, decoded from the data URL the browser receives."""
+    head, _, b64 = item["src"].partition(",")
+    assert head == "data:image/png;base64"
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
 def heatmaps(at: AppTest) -> list[np.ndarray]:
     """The values of every heatmap on the page, as the browser receives them."""
     return [np.asarray(d["z"], np.float32) for d in components(at, "heatmap")]
@@ -49,6 +62,7 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     model = checkpoints.load(checkpoints.shipped_path("mnist"))
     image = preprocess.preprocess(preprocess.load_image(DRAWINGS / "7_00.png")).image
     expected = inference.run(model.model, image, model.spec)
+    weights = model.model[0].weight.detach().numpy()
     shape = inference.format_shape
 
     at = page()
@@ -62,19 +76,26 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     assert trail in [c.value for c in at.code]
     assert any("def to_mnist" in c.value for c in at.code)  # the "show the code" expander
     np.testing.assert_array_equal(at.session_state["last_drawing"], image)
-    # The overview names every image-shaped layer with its tensor shape.
-    captions = texts(at.caption)
+    # The overview: every image-shaped layer's maps as a picture, named with its tensor shape.
     maps = [layer for layer in expected.layers if layer.is_map]
     assert len(maps) >= 3
-    for layer in maps:
-        assert f"{layer.index}: {layer.name} · `{shape(layer.shape)}`" in captions
+    overview, pair = galleries(at)
+    assert [(i["caption"], i["code"]) for i in overview["items"]] == [
+        (f"{layer.index}: {layer.name} · ", shape(layer.shape)) for layer in maps]
+    for item, layer in zip(overview["items"], maps):  # the layer's own maps, pixel for pixel
+        np.testing.assert_array_equal(np.asarray(picture(item)),
+                                      figures.montage_image(layer.values, cols=8, target_px=360))
     # Layer 0 (a conv) in detail: all kernels and all feature maps as pictures (PNG), beside
-    # the picture of the input and the overview's; then one channel's kernel and map as
-    # heatmaps whose values are the model's own.
+    # the picture of the input; then one channel's kernel and map as heatmaps whose values
+    # are the model's own.
     assert expected.layers[0].kind == "Conv2d"
     urls = [u for img in at.get("image") for u in img.value]
-    assert len(urls) == 1 + len(maps) + 2 and all(u.endswith(".png") for u in urls)
-    weights = model.model[0].weight.detach().numpy()
+    assert len(urls) == 1 and urls[0].endswith(".png")  # what the network sees
+    assert [i["title"] for i in pair["items"]] == [
+        "Learned kernels (3×3, input channel 0)", f"Feature maps, output {shape(expected.layers[0].shape)}"]
+    kernels = weights[:, 0]
+    np.testing.assert_array_equal(np.asarray(picture(pair["items"][0])),
+                                  figures.labelled_montage(kernels, tile_px=36, symmetric=True, selected=0))
     assert at.slider(key="draw_channel_0").max == expected.layers[0].shape[1] - 1
     kernel, fmap = heatmaps(at)
     np.testing.assert_allclose(kernel, weights[0, 0], rtol=1e-6)
@@ -90,7 +111,7 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     at.selectbox(key="draw_layer").set_value(deep.index).run()
     assert not at.exception
     assert at.slider(key=f"draw_kernel_in_{deep.index}").max == c_in - 1
-    assert f"Feature maps, output {shape(deep.shape)}" in texts(at.markdown)
+    assert galleries(at)[1]["items"][1]["title"] == f"Feature maps, output {shape(deep.shape)}"
     at.slider(key=f"draw_kernel_in_{deep.index}").set_value(2)
     at.slider(key=f"draw_channel_{deep.index}").set_value(7).run()
     kernel, fmap = heatmaps(at)
@@ -99,6 +120,7 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     # A pooling layer: its maps as a picture, one channel as a heatmap.
     pool = next(layer for layer in expected.layers if layer.kind == "MaxPool2d")
     at.selectbox(key="draw_layer").set_value(pool.index).run()
+    assert [i["title"] for i in galleries(at)[1]["items"]] == [f"Feature maps, output {shape(pool.shape)}"]
     (fmap,) = heatmaps(at)
     np.testing.assert_allclose(fmap, pool.values[0], rtol=1e-5, atol=1e-6)
     at.selectbox(key="draw_layer").set_value(len(expected.layers) - 1).run()

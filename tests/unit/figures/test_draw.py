@@ -97,3 +97,19 @@ def test_overview_montage_is_torchvisions_make_grid_of_every_channel_on_its_own_
         factor = max(1, round(360 / max(grid.shape)))
         np.testing.assert_array_equal(D.montage_image(maps, cols=8, target_px=360),
                                       D.upscale(grid, factor))
+
+
+def test_gallery_data_carries_each_png_unchanged_and_its_words_as_plain_text():
+    import base64
+
+    pics = [images.png(D.upscale(np.eye(4, dtype=np.float32), 3)), images.png(D.montage_image(np.ones((2, 3, 3))))]
+    d = D.gallery_data([{"png": pics[0], "title": "Feature maps", "caption": "0: Conv2d · ", "code": "[1, 2]"},
+                        {"png": pics[1], "caption": "<b>not html</b>"}], [2, 3])
+    assert d["widths"] == [2.0, 3.0]
+    for item, raw in zip(d["items"], pics):
+        head, _, b64 = item["src"].partition(",")
+        assert head == "data:image/png;base64" and base64.b64decode(b64) == raw
+    first, second = d["items"]
+    assert (first["title"], first["caption"], first["code"]) == ("Feature maps", "0: Conv2d · ", "[1, 2]")
+    assert first["alt"] == "Feature maps 0: Conv2d ·  [1, 2]"
+    assert (second["title"], second["caption"], second["code"]) == ("", "<b>not html</b>", "")
