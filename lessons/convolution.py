@@ -109,6 +109,10 @@ def _why():
 
 SECTIONS = [("step", _needs_grids(_step)), ("stack", _needs_grids(_stack)), ("filters", _filters),
             ("channels", _channels), ("why", _why)]
-tab_sections(PAGE, SECTIONS)
+# Each tab's widgets, kept while another tab is open.
+KEEP = {"step": ("convolution_step",), "stack": ("convolution_stack_keep",),
+        "filters": ("convolution_img_src", "convolution_img_index"),
+        "channels": ("convolution_ch_n", *(f"convolution_ws_w{k}" for k in range(4)))}
+tab_sections(PAGE, SECTIONS, keep=KEEP)
 
 show_code(ops.conv2d)

@@ -21,4 +21,4 @@ SECTIONS = [
 st.title(tr("gradients.title"))
 st.markdown(tr("gradients.intro"))
 
-tab_sections("gradients", SECTIONS)
+tab_sections("gradients", SECTIONS, keep=V.TAB_KEYS)

@@ -66,6 +66,6 @@ def _volume():
 
 
 SECTIONS = [("real", _real), ("volume", _volume)]
-tab_sections(PAGE, SECTIONS)
+tab_sections(PAGE, SECTIONS, keep={"real": ("pooling_channel", "pooling_img_src", "pooling_img_index")})
 
 show_code(ops.pool2d)

@@ -100,15 +100,36 @@ def shared_figure(builder, **cache_kw):
     return st.cache_resource(show_spinner=False, max_entries=512, **cache_kw)(build)
 
 
-def tab_sections(page: str, sections: list[tuple[str, Callable[[], None]]]) -> None:
+def tab_sections(page: str, sections: list[tuple[str, Callable[[], None]]],
+                 keep: dict[str, tuple[str, ...]] | None = None) -> None:
     """A page's sections as tabs labelled `<page>.tab.<name>`, kept in `<page>_tab` (part of
-    the page's link): only the open tab runs, so a rerun computes one section."""
-    tabs = st.tabs([tr(f"{page}.tab.{name}") for name, _ in sections], key=f"{page}_tab",
-                   on_change="rerun")
+    the page's link): only the open tab runs, so a rerun computes one section.
+    `keep` names each tab's widget keys, so that a student who comes back to a tab finds it
+    as they left it (see `_keep_closed_tabs`)."""
+    labels = [tr(f"{page}.tab.{name}") for name, _ in sections]
+    _keep_closed_tabs(page, [name for name, _ in sections], labels, keep or {})
+    tabs = st.tabs(labels, key=f"{page}_tab", on_change="rerun")
     for tab, (_name, render) in zip(tabs, sections):
         if tab.open is not False:
             with tab:
                 render()
+
+
+def _keep_closed_tabs(page: str, names: list[str], labels: list[str],
+                      keep: dict[str, tuple[str, ...]]) -> None:
+    """Streamlit forgets the value of a widget that a run does not draw, and a closed tab draws
+    nothing. Writing a closed tab's values back into session state keeps them. The open tab's
+    are left alone: written in this run, a widget given a default would warn about both."""
+    ss = st.session_state
+    label = ss.get(f"{page}_tab", labels[0])
+    if label not in labels:
+        return  # named in the other language (it was just switched): nothing is open yet
+    open_name = names[labels.index(label)]
+    for name, keys in keep.items():
+        if name != open_name:
+            for key in keys:
+                if key in ss:
+                    ss[key] = ss[key]
 
 
 def shared_figures(module, *names: str, **cache_kw) -> SimpleNamespace:

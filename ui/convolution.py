@@ -170,6 +170,8 @@ def pick_image(page: str) -> tuple[np.ndarray | None, str]:
     drawing = st.session_state.get("last_drawing")
     options = ["drawing", "dataset"] if drawing is not None else ["dataset"]
     labels = {o: tr(f"{page}.img_{o}") for o in options}
+    if st.session_state.get(f"{page}_img_src", options[0]) not in options:  # cleared since
+        st.session_state[f"{page}_img_src"] = options[0]
     src = st.radio(tr(page + ".img_src"), options, horizontal=True, key=f"{page}_img_src",
                    format_func=labels.get)
     if src == "drawing":

@@ -48,6 +48,19 @@ def _num(v: float) -> str:
     return f"{v:.4g}"
 
 
+# Each tab's widgets, kept while another tab is open (see ui.common.tab_sections).
+TAB_KEYS = {
+    "autograd": tuple(f"gradients_ag_{k}" for k in ("x1", "x2", "t1", "t2")),
+    "regression": ("gradients_reg_noise", "gradients_reg_lr", "gradients_reg_steps", "gradients_reg_seed"),
+    "perceptron": ("gradients_pc_preset", "gradients_pc_lr", "gradients_pc_steps"),
+    "activations": ("gradients_act_names", "gradients_act_slope", "gradients_act_prelu",
+                    "gradients_dead_w", "gradients_dead_b"),
+    "vanishing": ("gradients_van_depth", "gradients_van_act", "gradients_van_init"),
+    "optimizers": ("gradients_opt_surface", "gradients_opt_names",
+                   *(f"gradients_opt_{what}_{s}" for s in O.SURFACES for what in ("lr", "steps"))),
+}
+
+
 # --- 1. autograd --------------------------------------------------------------------------
 
 

@@ -129,3 +129,21 @@ def test_a_bad_grid_explains_itself_in_the_step_tab():
     _open(at, "why")  # the sections that need no grid still work
     assert not at.exception and "convolution_why_x" in {
         c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+
+
+def test_a_tab_keeps_its_settings_while_another_tab_is_open():
+    at = _open(_app().run(), "channels")
+    at.slider(key="convolution_ch_n").set_value(7)
+    at.number_input(key="convolution_ws_w0").set_value(9.0).run()
+    assert "N = 7 kernels like this one give an output of 7 × " in _text(at)
+    _open(at, "why")
+    assert "convolution_ch_n" not in [s.key for s in at.slider]  # a closed tab draws nothing
+    _open(at, "channels")
+    assert at.slider(key="convolution_ch_n").value == 7
+    assert at.number_input(key="convolution_ws_w0").value == 9.0
+    assert "N = 7 kernels like this one give an output of 7 × " in _text(at)
+    _open(at, "step")
+    at.slider(key="convolution_step").set_value(2).run()
+    _open(at, "stack")
+    assert _open(at, "step").slider(key="convolution_step").value == 2
+    assert not at.exception and not at.warning

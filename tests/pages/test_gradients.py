@@ -139,3 +139,17 @@ def test_korean_page_runs():
     assert not at.exception
     assert at.title[0].value.startswith("기울기 실험실")
     assert [t.label for t in at.tabs][0] == "1 · 자동 미분"
+
+
+def test_a_tab_keeps_its_settings_while_another_tab_is_open():
+    at = run_tab("regression")
+    at.slider(key="gradients_reg_noise").set_value(4.5)
+    at.number_input(key="gradients_reg_seed").set_value(5).run()
+    at.session_state["gradients_tab"] = EN["gradients.tab.optimizers"]
+    rerun(at)
+    assert "gradients_reg_noise" not in [s.key for s in at.slider]  # a closed tab draws nothing
+    at.session_state["gradients_tab"] = EN["gradients.tab.regression"]
+    rerun(at)
+    assert at.slider(key="gradients_reg_noise").value == 4.5
+    assert at.number_input(key="gradients_reg_seed").value == 5
+    assert not at.warning

@@ -85,3 +85,16 @@ def test_real_feature_map_and_3d_view_with_the_shipped_model():
     assert "1×28×28 → 32×28×28 → 32×14×14" in _text(at)
     volume = [c for c in _charts(at).values() if c["data"][0]["type"] == "mesh3d"]
     assert volume and "32 × 14 × 14" in "".join(str(d.get("hovertext")) for d in volume[0]["data"])
+
+
+def test_the_real_map_tab_keeps_its_channel_while_the_volumes_tab_is_open():
+    at = _app().run()
+    at.slider(key="pooling_channel").set_value(5).run()
+    at.session_state["pooling_tab"] = i18n.t("pooling.tab.volume", "en")
+    at.run()
+    assert "pooling_channel" not in [s.key for s in at.slider]  # a closed tab draws nothing
+    at.session_state["pooling_tab"] = i18n.t("pooling.tab.real", "en")
+    at.run()
+    assert at.slider(key="pooling_channel").value == 5
+    assert "channel 5:" in "\n".join(c.value for c in at.caption)
+    assert not at.exception and not at.warning
