@@ -151,8 +151,6 @@ def test_dot_and_blank_say_so_instead_of_guessing():
     dot = np.zeros((280, 280, 4), np.uint8)
     dot[..., 3] = 255
     dot[135:147, 135:147, :3] = 255
-    import io
-
     buf = io.BytesIO()
     Image.fromarray(dot).save(buf, "PNG")
     at = page()

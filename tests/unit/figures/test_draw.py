@@ -1,4 +1,6 @@
 """cnndemo.figures.draw: the layer pictures hold the real channels, the heatmaps the real values."""
+import base64
+
 import numpy as np
 import pytest
 
@@ -100,8 +102,6 @@ def test_overview_montage_is_torchvisions_make_grid_of_every_channel_on_its_own_
 
 
 def test_gallery_data_carries_each_png_unchanged_and_its_words_as_plain_text():
-    import base64
-
     pics = [images.png(D.upscale(np.eye(4, dtype=np.float32), 3)), images.png(D.montage_image(np.ones((2, 3, 3))))]
     d = D.gallery_data([{"png": pics[0], "title": "Feature maps", "caption": "0: Conv2d · ", "code": "[1, 2]"},
                         {"png": pics[1], "caption": "<b>not html</b>"}], [2, 3])
