@@ -12,23 +12,26 @@ from ui.links import bind
 @st.fragment
 def lab() -> None:
     """The canvas and everything computed from it. A fragment: a stroke reruns this, not the
-    sidebar and page header around it. The prediction is written first (the drawing is in session
-    state as the run starts), so it reaches the browser before the canvas and the layer maps.
+    sidebar and page header around it. The prediction is computed before anything is written
+    (the drawing is in session state as the run starts): every element written sends a message,
+    and the server thread that sends it competes with the forward pass for the GIL. The
+    prediction is then written first, so it reaches the browser before the canvas and the maps.
     The model is looked up again in every run: a fragment's rerun must not keep using a file
     that has gone bad, or the model the teacher has since locked for the class."""
     loaded = V.model_or_stop()
+    inp = V.read_input(current(V.canvas_key()))
+    result = None
+    if inp.image is not None:
+        result = inference.run(loaded.model, inp.image, loaded.spec, loaded.classes)
+        st.session_state["last_drawing"] = inp.image
     left, right = st.columns([1, 1.25], gap="medium")
     with right:
         seen, verdict = st.columns([1, 1])
-    inp = V.read_input(current(V.canvas_key()))
-    result = None
     with verdict:
         st.markdown(f"#### {tr('draw.prediction')}")
-        if inp.image is None:
+        if result is None:
             getattr(st, inp.kind)(inp.message)
         else:
-            result = inference.run(loaded.model, inp.image, loaded.spec, loaded.classes)
-            st.session_state["last_drawing"] = inp.image
             V.render_verdict(result)
     with seen:
         V.render_seen(inp)
