@@ -107,3 +107,40 @@ def test_undo_takes_the_stroke_off_and_a_cell_shows_its_value_under_the_pointer(
                      ".filter((v, i) => i % 4 === 0 && v > 0).length")
     assert ink == 0
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_the_same_drawing_again_comes_in_full_and_clear_during_a_run_keeps_the_page(app_server, browser_page,
+                                                                                    app_ready):
+    """Streamlit 1.67 sends a large element that the browser already holds as a reference to it.
+    When a new stroke or Clear interrupts a Draw run, Streamlit drops the run's unsent elements
+    but keeps those references. The browser then places one under a container that never came
+    ("Bad delta path index") and the student's page goes blank. `.streamlit/config.toml` turns the
+    references off. Here the same 1 is drawn twice, so every large element repeats; each must
+    come in full. Then a stroke is cleared before its run ends, and the page must still work."""
+    from playwright.sync_api import expect
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    page = browser_page
+    received, page_errors = [], []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(data)))
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.goto(f"{app_server}/draw")
+    app_ready(page)
+    for _ in range(2):
+        stroke(page, canvas(page), [(150, 40), (140, 240)])
+        expect(page.locator(METRIC)).to_have_text("1", timeout=60_000)
+        app_ready(page)
+        clear(page, app_ready)
+    msgs = [ForwardMsg.FromString(data) for data in received if isinstance(data, bytes)]
+    large = [m for m in msgs if m.WhichOneof("type") == "delta" and m.ByteSize() >= 10_000]
+    assert [m.WhichOneof("type") for m in msgs].count("ref_hash") == 0
+    assert len(large) >= 2 * 4  # the bars, two galleries and two heatmaps, once per drawing
+
+    stroke(page, canvas(page), [(150, 40), (140, 240)])
+    page.locator(".st-key-draw_clear button").click()  # at once: the drawing's run is still going
+    app_ready(page)
+    expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible(timeout=60_000)
+    stroke(page, canvas(page), [(60, 50), (220, 50), (120, 245)])
+    expect(page.locator(METRIC)).to_have_text("7", timeout=60_000)
+    assert page_errors == []
+    assert page.locator("[data-testid='stException']").count() == 0
