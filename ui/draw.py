@@ -155,11 +155,12 @@ def render_overview(result: inference.Result) -> None:
     gallery(figures_draw.gallery_data(items, [1, 1, 1]), key="draw_overview", label=tr("draw.maps_title"))
 
 
-@st.fragment
 def render_layer(model, result: inference.Result) -> None:
     """One layer in detail: every channel as a labelled picture (a conv layer's kernels beside
     the maps they produce), and one channel, picked with a slider, as heatmaps to hover.
-    A fragment: picking another layer or channel reruns this section only."""
+    Not a fragment of its own inside the page's fragment: when a stroke interrupts a run,
+    Streamlit 1.67 drops the run's unsent elements but keeps those of a fragment nested in it,
+    and the browser, given one under a container that never came, blanks the page."""
     layers = result.layers
     index = st.selectbox(
         tr("draw.layer"), [layer.index for layer in layers], key="draw_layer",

@@ -134,6 +134,9 @@ def test_the_same_drawing_again_comes_in_full_and_clear_during_a_run_keeps_the_p
     msgs = [ForwardMsg.FromString(data) for data in received if isinstance(data, bytes)]
     large = [m for m in msgs if m.WhichOneof("type") == "delta" and m.ByteSize() >= 10_000]
     assert [m.WhichOneof("type") for m in msgs].count("ref_hash") == 0
+    # Every element of the page below its title belongs to the one fragment a stroke reruns:
+    # a fragment nested in it would keep its elements when a stroke interrupts the run.
+    assert len({m.delta.fragment_id for m in msgs if m.WhichOneof("type") == "delta"} - {""}) == 1
     assert len(large) >= 2 * 4  # the bars, two galleries and two heatmaps, once per drawing
 
     stroke(page, canvas(page), [(150, 40), (140, 240)])
