@@ -113,10 +113,12 @@ def test_the_same_drawing_again_comes_in_full_and_clear_during_a_run_keeps_the_p
                                                                                     app_ready):
     """Streamlit 1.67 sends a large element that the browser already holds as a reference to it.
     When a new stroke or Clear interrupts a Draw run, Streamlit drops the run's unsent elements
-    but keeps those references. The browser then places one under a container that never came
-    ("Bad delta path index") and the student's page goes blank. `.streamlit/config.toml` turns the
-    references off. Here the same 1 is drawn twice, so every large element repeats; each must
-    come in full. Then a stroke is cleared before its run ends, and the page must still work."""
+    but keeps those references, and the elements of any fragment nested in it. The browser then
+    places one under a container that never came ("Bad delta path index") and the student's page
+    goes blank. `.streamlit/config.toml` turns the references off, and the Draw page nests no
+    fragment. Here the same 1 is drawn twice, so every large element repeats; each must come in
+    full, and all of them from the one fragment. Then a stroke is cleared before its run ends,
+    and the page must still work."""
     from playwright.sync_api import expect
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
