@@ -12,6 +12,7 @@ from PIL import Image
 from cnndemo.core import checkpoints, data
 from cnndemo.figures import convolution as fc
 from cnndemo.figures import images
+from cnndemo.figures.spec import Served
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 from cnndemo.lessons.course import describe_dataset
@@ -19,7 +20,10 @@ from ui.common import digits_model, lang, shared_figure, show_error, tr
 
 PLOT = {"displayModeBar": False}
 grid = shared_figure(fc.number_grid)
-_step_figure = shared_figure(fc.step_figure, hash_funcs={ops.Result: pickle.dumps})
+# the step figure of one convolution without its step's outlines, for the class (read only):
+# a move of the step slider adds the outlines and builds nothing else
+_step_spec = st.cache_resource(show_spinner=False, max_entries=256,
+                               hash_funcs={ops.Result: pickle.dumps})(fc.step_spec)
 # the maps of repeated convolutions, for the class (read only)
 _stack = st.cache_resource(show_spinner=False, max_entries=256)(ops.stack)
 
@@ -80,8 +84,9 @@ def step_through(res: ops.Result, page: str, fmt: str = ".2f") -> None:
                     format="%d", help=tr(page + ".step_help")) if n > 1 else 0
     st_ = res.steps[idx]
     big(tr(page + ".step_pos", row=st_.row, col=st_.col, n=idx + 1, total=n), 1.1)
-    fig = _step_figure(res, idx, fmt, (tr(page + ".padded_input"), tr(page + ".output")),
-                       animate=True, play_label=tr(page + ".play"))
+    spec = _step_spec(res, fmt, (tr(page + ".padded_input"), tr(page + ".output")),
+                      animate=True, play_label=tr(page + ".play"))
+    fig = Served(fc.step_at(spec, res, idx))
     st.plotly_chart(fig, config=PLOT, key=f"{page}_step_fig")
     big(st_.expression(fmt), 1.4 if len(st_.cells) <= 9 else 1.05)
 

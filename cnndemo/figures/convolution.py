@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnndemo.figures.spec import figure as _figure
 from cnndemo.lessons.convolution import Result, fmt_num
 
 # light diverging scale: black numbers stay readable on every cell
@@ -36,19 +37,6 @@ def _texts(values: np.ndarray, fmt: str) -> list[list[str]]:
     if finite.size and not np.all(finite == np.round(finite)):
         return [[format(x, fmt) if np.isfinite(x) else fmt_num(x, fmt) for x in row] for row in v]
     return [[fmt_num(x, fmt) for x in row] for row in v]
-
-
-def _figure(spec: dict) -> go.Figure:
-    """A figure from a plain spec, without plotly's property-by-property validation, which
-    was most of the time of building one (a 7x7 grid 17 ms, the animated step figure of
-    example A 70 ms, of a 12x12 walk 3 s; now 1, 3 and 10 ms). plotly validates frames even
-    then, so they are set as unvalidated Frame objects (plotly is pinned; read them through
-    `to_dict()`). The specs are this module's own; the tests check that plotly's full
-    validation gives the same figure for every kind."""
-    fig = go.Figure({k: v for k, v in spec.items() if k != "frames"}, _validate=False)
-    if spec.get("frames"):
-        fig._frame_objs = tuple(go.Frame(f, _validate=False) for f in spec["frames"])
-    return fig
 
 
 def _heatmap(values, fmt, pad=0, xaxis="x", yaxis="y", font=16, hover="value") -> dict:
@@ -122,38 +110,40 @@ def side_by_side_domains(widths, spacing: float) -> list[tuple[float, float]]:
     return out
 
 
-def step_figure(res: Result, step_index: int, fmt: str = ".2f", titles=("input", "output"),
-                animate: bool = False, play_label: str = "▶") -> go.Figure:
-    """Padded input (left, window outlined) beside the output (right, current cell
-    outlined). With `animate`, the figure carries one frame per output cell and a play button;
-    the output fills in cell by cell."""
+def _step_shapes(res: Result, k: int) -> list[dict]:
+    """Step `k`'s outlines: its window on the padded input, its cell of the output."""
+    hp, wp = res.padded[0].shape
+    st = res.steps[k]
+    s = [_cell_box(r, c, WINDOW) for r, c in st.cells]
+    s.append(_cell_box(st.row, st.col, WINDOW, "x2", "y2"))
+    if res.padding:
+        s.append(_inner_box(res.padding, hp - 2 * res.padding, wp - 2 * res.padding))
+    return s
+
+
+def step_spec(res: Result, fmt: str = ".2f", titles=("input", "output"), animate: bool = False,
+              play_label: str = "▶") -> dict:
+    """The step figure's spec without the outlines of the step shown, which `step_at` adds:
+    the same for every step of one convolution, so a page builds it once per convolution.
+    With `animate`, it carries one frame per output cell and a play button; the output fills
+    in cell by cell."""
     padded = res.padded[0]
     out = res.output
     hp, wp = padded.shape
     ho, wo = out.shape
     domains = side_by_side_domains([wp / (wp + wo), wo / (wp + wo)], 0.06)
     font = _font(max(hp, wp), 420, max(_chars(padded, fmt), _chars(out, fmt)))
-
-    def shapes_for(k):
-        st = res.steps[k]
-        s = [_cell_box(r, c, WINDOW) for r, c in st.cells]
-        s.append(_cell_box(st.row, st.col, WINDOW, "x2", "y2"))
-        if res.padding:
-            s.append(_inner_box(res.padding, hp - 2 * res.padding, wp - 2 * res.padding))
-        return s
-
     titles_ann = [dict(font=dict(size=20), showarrow=False, text=t, x=(d0 + d1) / 2,
                        xanchor="center", xref="paper", y=1.0, yanchor="bottom", yref="paper")
                   for t, (d0, d1) in zip(titles, domains)]
-    layout = dict(annotations=titles_ann, shapes=shapes_for(step_index),
-                  height=int(min(60, 520 / hp) * hp) + 120)
+    layout = dict(annotations=titles_ann, height=int(min(60, 520 / hp) * hp) + 120)
     _axes(layout, [(hp, wp), (ho, wo)], domains)
     spec = {"data": [_heatmap(padded, fmt, res.padding, "x", "y", font),
                      _heatmap(out, fmt, 0, "x2", "y2", font)], "layout": layout}
     if animate:
         full = _texts(out, fmt)
         spec["frames"] = [
-            {"name": str(k), "traces": [1], "layout": {"shapes": shapes_for(k)},
+            {"name": str(k), "traces": [1], "layout": {"shapes": _step_shapes(res, k)},
              "data": [{"type": "heatmap", "text": [[full[r][c] if r * wo + c <= k else ""
                                                     for c in range(wo)] for r in range(ho)]}]}
             for k in range(len(res.steps))]
@@ -164,7 +154,20 @@ def step_figure(res: Result, step_index: int, fmt: str = ".2f", titles=("input",
                           args=[None, dict(frame=dict(duration=700, redraw=True),
                                            transition=dict(duration=0), fromcurrent=False)])])]
         layout["margin"] = dict(layout["margin"], b=60)
-    return _figure(spec)
+    return spec
+
+
+def step_at(spec: dict, res: Result, step_index: int) -> dict:
+    """`spec` (from `step_spec` of `res`) at one step; `spec` itself is left as it was."""
+    layout = {**spec["layout"], "shapes": _step_shapes(res, step_index)}
+    return {**spec, "layout": layout}
+
+
+def step_figure(res: Result, step_index: int, fmt: str = ".2f", titles=("input", "output"),
+                animate: bool = False, play_label: str = "▶") -> go.Figure:
+    """Padded input (left, window outlined) beside the output (right, current cell
+    outlined); `step_spec` says what `animate` adds."""
+    return _figure(step_at(step_spec(res, fmt, titles, animate, play_label), res, step_index))
 
 
 def maps_row(maps: dict[str, np.ndarray], cols: int = 4, height_per_row: int = 230,

@@ -1,5 +1,6 @@
 """The conv/pool figures print the right numbers and outline the right cells."""
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import plotly.graph_objects as go
@@ -8,6 +9,8 @@ import pytest
 from plotly.subplots import make_subplots
 
 from cnndemo.figures import convolution as fc
+from cnndemo.figures.spec import Served
+from cnndemo.figures.spec import figure as _figure
 from cnndemo.lessons import convolution as ops
 from cnndemo.lessons import filters
 
@@ -84,3 +87,31 @@ def test_step_figure_places_its_subplots_as_make_subplots_does():
     for got, want in zip(fig.layout.annotations, ref.layout.annotations):
         assert (got.text, got.x, got.y, got.yanchor) == (want.text, pytest.approx(want.x),
                                                           want.y, want.yanchor)
+
+
+def test_the_step_slider_changes_only_the_outlines_of_one_shared_spec():
+    """The page builds `step_spec` once per convolution for the whole class and serves each
+    step as `step_at` of it: the same figure as `step_figure`, and the shared spec untouched,
+    from 8 threads at once as from one."""
+    res = ops.conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)), padding=1)
+    spec = fc.step_spec(res, titles=("in", "out"), animate=True)
+    before = json.loads(pio.to_json(spec))
+
+    def served(k):  # as st.plotly_chart writes it; and a full figure of the same shared spec
+        page = json.loads(pio.to_json(Served(fc.step_at(spec, res, k)).to_dict(), validate=False))
+        full = _figure(fc.step_at(spec, res, k))
+        assert json.loads(pio.to_json(full.to_dict(), validate=False)) == page
+        return page
+
+    serial = [served(k) for k in range(len(res.steps))]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(served, [k for k in range(len(res.steps)) for _ in range(8)]))
+    assert parallel == [s for s in serial for _ in range(8)]
+    for k in (0, 7, len(res.steps) - 1):
+        want = fc.step_figure(res, k, titles=("in", "out"), animate=True)
+        got = Served(fc.step_at(spec, res, k)).to_dict()
+        assert json.loads(pio.to_json(got)) == json.loads(pio.to_json(_validated(want)))
+        cell = [(s["y0"] + 0.5, s["x0"] + 0.5) for s in serial[k]["layout"]["shapes"]
+                if s["xref"] == "x2"]
+        assert cell == [(res.steps[k].row, res.steps[k].col)]
+    assert json.loads(pio.to_json(spec)) == before
