@@ -102,7 +102,30 @@ class ProcessBackend:
             self._ctx.set_forkserver_preload(["torch", "cnndemo.core.train",
                                               "cnndemo.lessons.experiments"])
 
+    def _start_forkserver(self) -> None:
+        """Start the forkserver, if that is how jobs start, below the pages' priority. It
+        imports torch and the trainer before it forks the first job: seconds of CPU (8 s on a
+        slow 2-core server), which at the server's priority held up every student's page as the
+        first jobs of a lesson started. Jobs forked from it inherit its niceness."""
+        if self._ctx.get_start_method() != "forkserver":
+            return
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()  # returns once it is spawned, while it still imports
+        with contextlib.suppress(AttributeError, OSError, TypeError):
+            pid = forkserver._forkserver._forkserver_pid  # CPython's; absent: it stays as it is
+            nice = max(job_worker.NICE, os.getpriority(os.PRIO_PROCESS, pid))
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
+
+    def forkserver_pid(self) -> int | None:
+        if self._ctx.get_start_method() != "forkserver":
+            return None
+        from multiprocessing import forkserver
+
+        return getattr(forkserver._forkserver, "_forkserver_pid", None)
+
     def start(self, job_id: str, runs: list, workdir: str) -> ProcessHandle:
+        self._start_forkserver()
         recv_conn, send_conn = self._ctx.Pipe(duplex=False)
         stop_ev = self._ctx.Event()
         proc = self._ctx.Process(
