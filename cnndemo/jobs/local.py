@@ -104,7 +104,7 @@ class ProcessBackend:
 
     def _start_forkserver(self) -> None:
         """Start the forkserver, if that is how jobs start, below the pages' priority. It
-        imports torch and the trainer before it forks the first job: seconds of CPU (8 s on a
+        imports torch and the trainer before it forks the first job: seconds of CPU (3.5 s on a
         slow 2-core server), which at the server's priority held up every student's page as the
         first jobs of a lesson started. Jobs forked from it inherit its niceness."""
         if self._ctx.get_start_method() != "forkserver":
