@@ -17,12 +17,20 @@ from types import SimpleNamespace
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+import pandas  # noqa: F401 - imported here, before any page runs: see below
 import streamlit as st
 import torch
 
 from cnndemo import i18n
 from cnndemo.core import checkpoints, data, train
 from cnndemo.errors import UserError
+
+# plotly checks its values against the pandas it finds in sys.modules, whether or not that has
+# finished importing. While one student's page imported pandas for the first time (a table),
+# another student's figure found it half-initialised and the page showed "partially initialized
+# module 'pandas' has no attribute 'Series'". app.py imports this module before it runs a page,
+# and a thread that imports a module another thread is importing waits for it, so pandas is
+# whole before any page runs.
 
 # One thread per request: a class server answers many students at once, and two threads
 # per inference fight each other under load (a 1.4 ms prediction became 150 ms).

@@ -290,3 +290,22 @@ def test_a_download_that_fails_its_checksum_is_not_used(mirror, fresh):
     wrong = [(name, "0" * 32) for name, _ in resources]
     assert data.download("mnist", [url], wrong, timeout=5) is None
     assert not (fresh / "MNIST" / "raw").exists() or not any((fresh / "MNIST" / "raw").iterdir())
+
+
+def test_the_modules_plotly_looks_up_are_whole_before_any_page_runs():
+    """plotly checks values against the pandas (and numpy, PIL) it finds in sys.modules, loaded
+    or not. In a class, one student's first table imported pandas while another student's
+    figure found it half-initialised, and that page showed an AttributeError. What app.py
+    imports before it runs a page must have loaded them, in a fresh process as the server's."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import ui.classroom, ui.common, ui.pages; "
+            "import plotly.basedatatypes; "
+            "print(all(m in sys.modules for m in ('pandas', 'numpy', 'PIL.Image')), "
+            "hasattr(sys.modules.get('pandas'), 'Series'))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["True", "True"]
