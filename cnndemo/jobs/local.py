@@ -112,12 +112,14 @@ class ProcessBackend:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()  # returns once it is spawned, while it still imports
-        with contextlib.suppress(AttributeError, OSError, TypeError):
-            pid = forkserver._forkserver._forkserver_pid  # CPython's; absent: it stays as it is
-            nice = max(job_worker.NICE, os.getpriority(os.PRIO_PROCESS, pid))
-            os.setpriority(os.PRIO_PROCESS, pid, nice)
+        pid = self.forkserver_pid()
+        if pid is not None:
+            with contextlib.suppress(OSError):
+                nice = max(job_worker.NICE, os.getpriority(os.PRIO_PROCESS, pid))
+                os.setpriority(os.PRIO_PROCESS, pid, nice)
 
     def forkserver_pid(self) -> int | None:
+        """The forkserver's process id (CPython's own attribute); None if jobs start otherwise."""
         if self._ctx.get_start_method() != "forkserver":
             return None
         from multiprocessing import forkserver
