@@ -55,14 +55,10 @@ def lab() -> None:
         V.render_probs(result)
         st.caption(tr("draw.model_caption", name=loaded.name))
 
-    st.divider()
-    st.header(tr("draw.maps_title"))
-    st.markdown(tr("draw.maps_intro"))
-    V.render_trail(result)
+    V.render_maps_intro(result)
     show_code(inference.run)
     V.render_overview(result)
-    st.subheader(tr("draw.detail"))
-    V.render_layer(loaded.model, result)
+    V.render_detail(loaded.model, result)
 
 
 bind("draw")

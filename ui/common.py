@@ -166,10 +166,25 @@ def source_of(fn) -> str:
     return inspect.getsource(fn)
 
 
+def lazy_expander(label: str, key: str, **kwargs):
+    """An expander whose content the page computes and sends only while it is open (`.open`):
+    a closed one costs the server and the browser nothing on every rerun. Opened, it stays open
+    for the session, also across runs that leave it out (Streamlit forgets an absent widget)."""
+    keep = f"_open.{key}"
+
+    def remember() -> None:
+        st.session_state[keep] = bool(st.session_state.get(key))
+
+    return st.expander(label, key=key, expanded=st.session_state.get(keep, False), on_change=remember, **kwargs)
+
+
 def show_code(fn, label_key: str = "common.show_code") -> None:
-    """A 'show the code' expander with the real source of a cnndemo function."""
-    with st.expander(tr(label_key)):
-        st.code(source_of(fn), language="python")
+    """A 'show the code' expander with the real source of a cnndemo function, read and
+    highlighted only when it is open."""
+    box = lazy_expander(tr(label_key), key=f"code_{fn.__module__}.{fn.__qualname__}")
+    if box.open:
+        with box:
+            st.code(source_of(fn), language="python")
 
 
 def sidebar() -> None:

@@ -150,12 +150,14 @@ def probs_data(probs: np.ndarray, classes: list[str], top: int, axis_title: str 
     }
 
 
-def gallery_data(items: list[dict], widths: list[float]) -> dict:
+def gallery_data(items: list[dict], widths: list[float], pixelated: bool = False) -> dict:
     """Pictures side by side in one page element, for the Draw page's layer maps: a page element
     costs the browser a few milliseconds on every drawing, and the overview alone was twenty
     (columns, pictures and captions). Each item: `png` (bytes) and optional `title` (above),
     `caption` and `code` (below; `code` in a code font, e.g. a shape). `widths` are the relative
-    widths of the columns; the items fill them row by row."""
+    widths of the columns; the items fill them row by row. Each picture's size in pixels goes
+    with it, so the page keeps its place before the picture is decoded. `pixelated`: the
+    browser scales the pictures up with square pixels (pictures sent at their own size)."""
     out = []
     for item in items:
         out.append({
@@ -163,10 +165,19 @@ def gallery_data(items: list[dict], widths: list[float]) -> dict:
             "title": item.get("title", ""),
             "caption": item.get("caption", ""),
             "code": item.get("code", ""),
+            "w": png_size(item["png"])[0],
+            "h": png_size(item["png"])[1],
             "alt": item.get("alt") or " ".join(filter(None, (item.get("title"), item.get("caption"),
                                                             item.get("code")))),
         })
-    return {"items": out, "widths": [float(w) for w in widths]}
+    return {"items": out, "widths": [float(w) for w in widths], "pixelated": bool(pixelated)}
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG, from its header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def upscale(image: np.ndarray, factor: int = 10) -> np.ndarray:
@@ -176,11 +187,13 @@ def upscale(image: np.ndarray, factor: int = 10) -> np.ndarray:
     return np.repeat(np.repeat(small, factor, axis=0), factor, axis=1)
 
 
-def montage_image(maps: np.ndarray, cols: int = 8, target_px: int = 240) -> np.ndarray:
+def montage_image(maps: np.ndarray, cols: int = 8, target_px: int | None = 240) -> np.ndarray:
     """A [C, H, W] activation as one crisp uint8 picture (channels side by side, each scaled
     to its own range, grey between them): torchvision's make_grid(normalize=True,
     scale_each=True, pad_value=0.35) in numpy, which loops over the channels in Python and
-    took the server ~70 ms for a digit's six layers; this takes a few."""
+    took the server ~70 ms for a digit's six layers; this takes a few. Blown up to about
+    `target_px` on its longer side; `target_px=None`: one pixel per value (for a browser that
+    scales it up itself)."""
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim == 2:
         maps = maps[None]
@@ -192,11 +205,11 @@ def montage_image(maps: np.ndarray, cols: int = 8, target_px: int = 240) -> np.n
     hi = maps.max(axis=(1, 2), keepdims=True)
     shown = (maps - lo) / np.maximum(hi - lo, 1e-5)
     if c == 1:  # one channel alone: no frame around it (as make_grid does)
-        return upscale(shown[0], max(1, round(target_px / max(h, w))))
+        return upscale(shown[0], 1 if target_px is None else max(1, round(target_px / max(h, w))))
     grey = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad), 0.35, np.float32)
     for i in range(c):
         r, k = divmod(i, ncols)
         y, x = r * (h + pad) + pad, k * (w + pad) + pad
         grey[y:y + h, x:x + w] = shown[i]
-    factor = max(1, round(target_px / max(grey.shape)))
+    factor = 1 if target_px is None else max(1, round(target_px / max(grey.shape)))
     return upscale(grey, factor)

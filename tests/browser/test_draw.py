@@ -26,6 +26,12 @@ def canvas(page):
     return c
 
 
+def open_detail(page, app_ready):
+    """Open "One layer up close": closed, the page neither computes nor sends it."""
+    page.locator(".st-key-draw_detail_open summary").click()
+    app_ready(page)
+
+
 def clear(page, app_ready):
     page.locator(".st-key-draw_clear button").click()
     app_ready(page)
@@ -46,6 +52,10 @@ def test_draw_one_and_seven_then_clear(app_server, browser_page, app_ready):
     app_ready(page)
     expect(page.get_by_text("What each layer sees")).to_be_visible()
     expect(page.get_by_text("[1, 1, 28, 28] → [1, 32, 28, 28]", exact=False)).to_be_visible()
+    # What the network sees and the six layers' maps; the layer detail is closed.
+    expect(page.locator("[data-testid='stImage'] img, .cnn-gallery img")).to_have_count(1 + 6)
+    assert page.get_by_text("Channel 0 up close").count() == 0
+    open_detail(page, app_ready)
     # Layer 0 up close: every kernel and map as a picture, the picked channel as a heatmap.
     expect(page.get_by_text("Channel 0 up close")).to_be_visible()
     expect(page.get_by_role("img", name="Feature map of channel 0")).to_be_visible(timeout=30_000)
@@ -63,6 +73,7 @@ def test_draw_one_and_seven_then_clear(app_server, browser_page, app_ready):
     stroke(page, canvas(page), [(60, 50), (220, 50), (120, 245)])
     expect(page.locator(METRIC)).to_have_text("7", timeout=60_000)
     app_ready(page)
+    expect(page.get_by_text("Channel 0 up close")).to_be_visible()  # still open for the next digit
 
     clear(page, app_ready)
     assert page.locator(METRIC).count() == 0
@@ -78,6 +89,7 @@ def test_undo_takes_the_stroke_off_and_a_cell_shows_its_value_under_the_pointer(
     stroke(page, canvas(page), [(60, 50), (220, 50), (120, 245)])
     expect(page.locator(METRIC)).to_have_text("7", timeout=60_000)
     app_ready(page)
+    open_detail(page, app_ready)
 
     # Point at a cell of the feature map: its row, column and the model's value appear beside it.
     fmap = page.locator(".st-key-draw_channel_map .cnn-heatmap-canvas")
@@ -128,6 +140,12 @@ def test_the_same_drawing_again_comes_in_full_and_clear_during_a_run_keeps_the_p
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     page.goto(f"{app_server}/draw")
     app_ready(page)
+    stroke(page, canvas(page), [(150, 40), (140, 240)])
+    expect(page.locator(METRIC)).to_have_text("1", timeout=60_000)
+    app_ready(page)
+    open_detail(page, app_ready)  # so that every drawing below sends all of its large elements
+    clear(page, app_ready)
+    received.clear()
     for _ in range(2):
         stroke(page, canvas(page), [(150, 40), (140, 240)])
         expect(page.locator(METRIC)).to_have_text("1", timeout=60_000)

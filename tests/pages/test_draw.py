@@ -70,21 +70,30 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     at.run()
     assert not at.exception
     assert [m.value for m in at.metric] == ["7"]
-    assert "What each layer sees" in texts(at.header)
+    assert "## What each layer sees" in texts(at.markdown)
     trail = " → ".join(shape(s) for s in expected.shape_trail())
     assert trail.startswith("[1, 1, 28, 28] → ") and trail.endswith("[1, 10]")
-    assert trail in [c.value for c in at.code]
-    assert any("def to_mnist" in c.value for c in at.code)  # the "show the code" expander
+    assert f"`{trail}`" in texts(at.markdown)
     np.testing.assert_array_equal(at.session_state["last_drawing"], image)
     # The overview: every image-shaped layer's maps as a picture, named with its tensor shape.
     maps = [layer for layer in expected.layers if layer.is_map]
     assert len(maps) >= 3
-    overview, pair = galleries(at)
+    (overview,) = galleries(at)  # the code and the layer detail stay closed, and are not sent
+    assert not heatmaps(at) and not any("def " in c.value for c in at.code)
     assert [(i["caption"], i["code"]) for i in overview["items"]] == [
         (f"{layer.index}: {layer.name} · ", shape(layer.shape)) for layer in maps]
+    assert overview["pixelated"]  # one pixel a value: the browser blows them up, square
     for item, layer in zip(overview["items"], maps):  # the layer's own maps, pixel for pixel
         np.testing.assert_array_equal(np.asarray(picture(item)),
-                                      figures.montage_image(layer.values, cols=8, target_px=360))
+                                      figures.montage_image(layer.values, cols=8, target_px=None))
+        assert (item["w"], item["h"]) == picture(item).size
+    # A student opens the code and the layer detail: they come, and stay open for the next run.
+    at.session_state["code_cnndemo.core.preprocess.to_mnist"] = True
+    at.session_state["draw_detail_open"] = True
+    at.run()
+    assert any("def to_mnist" in c.value for c in at.code)
+    overview2, pair = galleries(at)
+    assert overview2 == overview
     # Layer 0 (a conv) in detail: all kernels and all feature maps as pictures (PNG), beside
     # the picture of the input; then one channel's kernel and map as heatmaps whose values
     # are the model's own.
@@ -211,11 +220,13 @@ def test_broken_model_falls_back_and_korean_text(tmp_path, lang):
     at = page()
     at.session_state["lang"] = lang
     at.session_state["model_path"] = str(broken)
+    at.session_state["draw_detail_open"] = True
     inject(at, DRAWINGS / "1_00.png")
     at.run()
     assert not at.exception
     assert "broken.pt" in texts(at.warning)  # says which file and why
     assert [m.value for m in at.metric] == ["1"]  # and still reads with the shipped model
     assert at.title[0].value == "숫자 그리기"
+    assert "한 층 자세히 보기" in at.expander[-1].label
     assert "0번 채널 자세히 보기" in texts(at.markdown)  # the layer detail speaks Korean too
     assert "자세히 볼 채널" in at.slider(key="draw_channel_0").label

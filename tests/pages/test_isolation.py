@@ -91,7 +91,8 @@ class Student:
         metrics = [e["props"]["value"] for e in elements(tree, "metric")]
         return {"index": index, "predicted": metrics[0] if metrics else None,
                 "confidence": next((c for c in captions if c.startswith("Confidence")), None),
-                "trail": next((c for c in bodies(tree, "code") if c.startswith("[1, 1, 28")), None),
+                "trail": next((m.group(1) for c in bodies(tree, "markdown")
+                               if (m := re.search(r"`(\[1, 1, 28.*?)`", c))), None),
                 "model": next((c for c in captions if c.startswith("Model:")), None),
                 "warnings": bodies(tree, "warning"),
                 "problems": [str(e.get("props")) for k in ("exception", "error")

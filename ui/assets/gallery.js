@@ -23,13 +23,18 @@ export default function (component) {
   const box = parentElement.querySelector(".cnn-gallery");
   box.style.gridTemplateColumns = data.widths.map((w) => `minmax(0, ${w}fr)`).join(" ");
   box.setAttribute("aria-label", data.label || "");
+  box.classList.toggle("cnn-pixelated", !!data.pixelated);
   while (box.children.length > data.items.length) box.lastChild.remove();
   data.items.forEach((item, i) => {
     const fig = box.children[i] || box.appendChild(figure());
     const [title, img, cap] = fig.children;
     title.textContent = item.title;
     title.style.display = item.title ? "" : "none";
-    if (img.getAttribute("src") !== item.src) img.src = item.src;
+    if (img.getAttribute("src") !== item.src) {
+      img.width = item.w;
+      img.height = item.h;
+      img.src = item.src;
+    }
     img.alt = item.alt;
     cap.children[0].textContent = item.caption;
     cap.children[1].textContent = item.code;

@@ -99,6 +99,7 @@ def test_overview_montage_is_torchvisions_make_grid_of_every_channel_on_its_own_
         factor = max(1, round(360 / max(grid.shape)))
         np.testing.assert_array_equal(D.montage_image(maps, cols=8, target_px=360),
                                       D.upscale(grid, factor))
+        np.testing.assert_array_equal(D.montage_image(maps, cols=8, target_px=None), D.upscale(grid, 1))
 
 
 def test_gallery_data_carries_each_png_unchanged_and_its_words_as_plain_text():
@@ -113,3 +114,7 @@ def test_gallery_data_carries_each_png_unchanged_and_its_words_as_plain_text():
     assert (first["title"], first["caption"], first["code"]) == ("Feature maps", "0: Conv2d · ", "[1, 2]")
     assert first["alt"] == "Feature maps 0: Conv2d ·  [1, 2]"
     assert (second["title"], second["caption"], second["code"]) == ("", "<b>not html</b>", "")
+    assert [(i["w"], i["h"]) for i in d["items"]] == [(12, 12), D.montage_image(np.ones((2, 3, 3))).shape[::-1]]
+    assert not d["pixelated"] and D.gallery_data([], [1], pixelated=True)["pixelated"]
+    with pytest.raises(ValueError):
+        D.png_size(b"GIF89a" + bytes(30))
