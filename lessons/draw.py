@@ -48,6 +48,7 @@ def lab() -> None:
         st.caption(tr("draw.undo_hint"))
         show_code(preprocess.to_mnist)
     if result is None:
+        V.keep_detail()
         return
     with verdict:
         share_drawing(inp.image, result.prediction)

@@ -168,6 +168,19 @@ def render_detail(model, result: inference.Result) -> None:
     if box.open:
         with box:
             render_layer(model, result)
+    else:
+        keep_detail()
+
+
+DETAIL_KEYS = ("draw_layer", "draw_channel_", "draw_kernel_in_")
+
+
+def keep_detail() -> None:
+    """For a run that does not draw the layer detail (closed, or nothing drawn): Streamlit
+    forgets a widget a run does not draw, so its picks are written back, to be found as left."""
+    ss = st.session_state
+    for key in [k for k in ss if isinstance(k, str) and k.startswith(DETAIL_KEYS)]:
+        ss[key] = ss[key]
 
 
 def render_layer(model, result: inference.Result) -> None:

@@ -132,6 +132,19 @@ def test_drawing_is_predicted_and_every_layer_is_shown():
     assert [i["title"] for i in galleries(at)[1]["items"]] == [f"Feature maps, output {shape(pool.shape)}"]
     (fmap,) = heatmaps(at)
     np.testing.assert_allclose(fmap, pool.values[0], rtol=1e-5, atol=1e-6)
+    # Closed and opened again, and after another drawing, the detail is as the student left it.
+    at.selectbox(key="draw_layer").set_value(deep.index).run()
+    at.slider(key=f"draw_channel_{deep.index}").set_value(7).run()
+    at.session_state["draw_detail_open"] = False
+    at.run()
+    assert not heatmaps(at) and len(galleries(at)) == 1
+    inject(at, DRAWINGS / "3_00.png")
+    at.run()
+    at.session_state["draw_detail_open"] = True
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="draw_layer").value == deep.index
+    assert at.slider(key=f"draw_channel_{deep.index}").value == 7
     at.selectbox(key="draw_layer").set_value(len(expected.layers) - 1).run()
     assert "Output [1, 10]: 10 numbers" in texts(at.markdown)
     # Clear empties the canvas (a new key) and the prediction is gone.
