@@ -160,13 +160,14 @@ def gallery_data(items: list[dict], widths: list[float], pixelated: bool = False
     browser scales the pictures up with square pixels (pictures sent at their own size)."""
     out = []
     for item in items:
+        w, h = png_size(item["png"])
         out.append({
             "src": "data:image/png;base64," + base64.b64encode(item["png"]).decode("ascii"),
             "title": item.get("title", ""),
             "caption": item.get("caption", ""),
             "code": item.get("code", ""),
-            "w": png_size(item["png"])[0],
-            "h": png_size(item["png"])[1],
+            "w": w,
+            "h": h,
             "alt": item.get("alt") or " ".join(filter(None, (item.get("title"), item.get("caption"),
                                                             item.get("code")))),
         })
