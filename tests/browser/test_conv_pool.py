@@ -67,6 +67,15 @@ def test_convolution_example_b_in_browser(app_server, browser_page, tmp_path):
     assert len(numbers) == 49
     assert numbers[:7] == ["0.78", "-0.11", "0.11", "0.33", "0.56", "-0.11", "0.33"]
     assert "floor((9 - 3 + 2*0)/1) + 1 = 7" in page.inner_text("body")
+    # "Show the code": the source is sent only once the expander is opened, then stays.
+    code = page.locator("[data-testid='stCode']").filter(has_text="def conv2d")
+    assert code.count() == 0
+    page.get_by_text("Show the code").last.click()
+    wait_for_app(page)
+    code.first.wait_for()
+    pick(page, "Start from an example", "Worked example A: 3×3 input, 2×2 kernel, bias 5")
+    assert grid_numbers(page, "output") == ["8", "8", "10", "6"]
+    assert code.count() == 1
     shoot(page, tmp_path, "convolution_example_b.png")
     assert page.locator("[data-testid='stException']").count() == 0
 
